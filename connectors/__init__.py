@@ -1,0 +1,1 @@
+"""Scenario connectors: the contract, the registry, the built-ins and their simulators."""

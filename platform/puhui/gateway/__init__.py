@@ -1,0 +1,1 @@
+"""The API gateway: route declarations (the API catalogue) and the request pipeline."""

@@ -1,0 +1,228 @@
+"""The gateway pipeline: one ASGI middleware whose steps run in a fixed order, top to bottom.
+
+    1. request id            bind X-Request-ID (accept a well-formed one, else mint)
+    2. size and shape        body size, JSON depth, content type
+    3. client identity       portal session cookie (bearer tokens and DPoP join in the OAuth layer)
+    4. audience and roles    the route's declaration in the API catalogue decides who may call
+    5. CSRF                  unsafe methods authenticated by cookie must carry the session's token
+    6. handler
+    7. response headers      X-Request-ID and security headers
+
+Later steps of JR/T 0185 (IP rules, signatures and anti-replay, rate limits, consent, masking,
+response signatures, audit) slot in here in that order; they never become separate layers.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, cast
+from urllib.parse import parse_qs
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from sqlalchemy import select
+
+from puhui.errors import (
+    CSRF,
+    MEDIA,
+    TOO_LARGE,
+    VALIDATION,
+    AuthenticationRequired,
+    Forbidden,
+    InvalidRequest,
+    ProblemError,
+)
+from puhui.gateway.catalogue import ApiSpec, spec_of
+from puhui.gateway.limits import json_depth_exceeds
+from puhui.identity.sessions import COOKIE_NAME
+from puhui.observability import bind_request, new_request_id, request_context
+from puhui.tenancy.models import Member, MemberStatus, Tenant, TenantKind, TenantStatus
+from puhui.tenancy.subject import AuthSubject
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, HTTPReceiveMessage, HTTPScope, Message, Receive, Scope, Send
+
+__all__ = ["SUBJECT_KEY", "GatewayPipeline"]
+
+SUBJECT_KEY = "puhui.subject"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_JSON_TYPES = ("application/json", "application/merge-patch+json")
+_STAFF_ROLES = frozenset({"operator", "risk_officer", "auditor"})
+_SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cache-control", "no-store"),
+)
+# A suspended tenant can still see its own status (and sign out); nothing else.
+_ALLOWED_WHEN_SUSPENDED = frozenset({"GetMyTenant", "GetCurrentSession", "Logout"})
+
+
+class GatewayPipeline(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope = cast("HTTPScope", scope)  # `scopes` limits this middleware to HTTP
+        headers = _headers(scope)
+        # 1. request id
+        request_id = new_request_id(headers.get("x-request-id"))
+        ctx = bind_request(
+            request_id, route=getattr(scope.get("route_handler"), "paths", None) and scope["path"]
+        )
+        spec = spec_of(getattr(scope.get("route_handler"), "opt", {}) or {})
+        settings = scope["litestar_app"].state.settings
+
+        # 2. size and shape
+        receive, body = await _bounded_body(
+            scope, receive, headers, settings.max_body_bytes, settings.max_json_depth
+        )
+
+        # 3. client identity
+        subject = await _identify(scope, headers)
+        if subject is not None:
+            scope.setdefault("state", {})[SUBJECT_KEY] = subject
+            ctx.tenant_id = str(subject.tenant_id)
+            request_context.set(ctx)
+
+        # 4. audience and roles
+        if spec is not None:
+            _authorise(spec, subject, scope)
+
+        # 5. CSRF for cookie-authenticated unsafe requests
+        if subject is not None and subject.session_id is not None and scope["method"] in _UNSAFE:
+            sent = headers.get("x-csrf-token") or _form_csrf(headers, body)
+            if not sent or not hmac.compare_digest(sent, subject.csrf_token or ""):
+                raise ProblemError(problem=CSRF)
+
+        # 6-7. handler, then response headers
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableScopeHeaders.from_message(message)
+                out["x-request-id"] = request_id
+                for name, value in _SECURITY_HEADERS:
+                    if name not in out:
+                        out[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _bounded_body(
+    scope: HTTPScope, receive: Receive, headers: dict[str, str], max_bytes: int, max_depth: int
+) -> tuple[Receive, bytes]:
+    """Read the whole body once (bounded), check its shape, and hand the app a replaying receive."""
+    method = scope["method"]
+    declared = headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise InvalidRequest("Content-Length is not a number.")
+        if int(declared) > max_bytes:
+            raise ProblemError(problem=TOO_LARGE)
+    if method not in _UNSAFE:
+        return receive, b""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise ProblemError(problem=TOO_LARGE)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    path: str = scope["path"]
+    if body and path.startswith("/api/"):
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in _JSON_TYPES:
+            raise ProblemError("Send the body as application/json.", problem=MEDIA)
+        if json_depth_exceeds(body, max_depth):
+            raise ProblemError(f"JSON nesting deeper than {max_depth} levels.", problem=VALIDATION)
+    sent = False
+
+    async def replay() -> HTTPReceiveMessage:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return cast("HTTPReceiveMessage", await receive())
+
+    return cast("Receive", replay), body
+
+
+def _form_csrf(headers: dict[str, str], body: bytes) -> str | None:
+    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    values = parse_qs(body.decode("utf-8", "replace")).get("_csrf")
+    return values[0] if values else None
+
+
+async def _identify(scope: Scope, headers: dict[str, str]) -> AuthSubject | None:
+    cookie = _cookie(headers.get("cookie", ""), COOKIE_NAME)
+    if cookie is None:
+        return None
+    state = scope["litestar_app"].state
+    portal = await state.sessions.get(cookie)
+    if portal is None:
+        return None
+    async with state.db.unit_of_work(portal.tenant_id) as session:
+        row = (
+            await session.execute(
+                select(Member, Tenant)
+                .join(Tenant, Tenant.id == Member.tenant_id)
+                .where(Member.id == portal.member_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    member, tenant = row
+    if member.status is not MemberStatus.ACTIVE:
+        return None
+    scope.setdefault("state", {})["tenant_status"] = tenant.status
+    return AuthSubject(
+        kind="member",
+        tenant_id=tenant.id,
+        tenant_kind=tenant.kind,
+        member_id=member.id,
+        roles=frozenset(member.roles),
+        session_id=cookie,
+        csrf_token=portal.csrf_token,
+    )
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
+
+
+def _authorise(spec: ApiSpec, subject: AuthSubject | None, scope: Scope) -> None:
+    if spec.audience == "public":
+        return
+    if subject is None:
+        raise AuthenticationRequired()
+    if scope.get("state", {}).get("tenant_status") is TenantStatus.SUSPENDED and (
+        spec.operation_id not in _ALLOWED_WHEN_SUSPENDED
+    ):
+        raise Forbidden("This organisation is suspended; contact the bank.")
+    if spec.audience == "operator":
+        if subject.tenant_kind is not TenantKind.BANK or not subject.roles & _STAFF_ROLES:
+            raise Forbidden("Bank staff only.")
+    elif spec.audience == "member" and subject.kind != "member":
+        raise Forbidden("Sign in to the portal for this operation.")
+    elif spec.audience in {"client", "customer"} and subject.kind != "client":
+        raise Forbidden("This operation needs an OAuth access token.")
+    if spec.roles and not subject.roles & spec.roles:
+        raise Forbidden("Your role does not allow this action.")
+    if spec.scopes and subject.kind == "client" and not spec.scopes <= subject.scopes:
+        raise Forbidden("The access token lacks a required scope.")

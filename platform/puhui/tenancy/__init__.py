@@ -1,0 +1,1 @@
+"""Tenants (partners and the bank), their members and roles, and the caller context."""

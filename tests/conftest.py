@@ -1,0 +1,97 @@
+"""Test harness: one database per xdist worker, built by `alembic upgrade heads`.
+
+SQLite by default; PostgreSQL when PUHUI_TEST_DATABASE_URL is set (a database per worker is
+created beside it); Redis for shared state when PUHUI_TEST_REDIS_URL is set. Tests never clean
+up by truncation: builders make fresh tenants with unique names, so tests are independent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.stores.memory import MemoryStore
+
+from puhui.app import create_app
+from puhui.config import Settings, load_settings
+from puhui.db.migrate import upgrade
+
+PG_URL = os.environ.get("PUHUI_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("PUHUI_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _recreate_pg_database(base_url: str, name: str) -> str:
+    import asyncpg
+
+    plain = base_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(plain)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    head, _, _ = base_url.rpartition("/")
+    return f"{head}/{name}"
+
+
+def fresh_database_url(tmp: Path, label: str) -> str:
+    """A new, empty database: a SQLite file, or a PostgreSQL database named after the label."""
+    if PG_URL:
+        return asyncio.run(_recreate_pg_database(PG_URL, f"puhui_{label}"))
+    return f"sqlite+aiosqlite:///{tmp / (label + '.db')}"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return load_settings(
+        {},
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        environment="test",
+        log_json=True,
+        log_level="WARNING",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def worker_label(request: pytest.FixtureRequest) -> str:
+    # xdist names workers gw0, gw1, ...; a plain run is "main".
+    return "test_" + str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, worker_label: str) -> Settings:
+    url = fresh_database_url(tmp_path_factory.mktemp("db"), worker_label)
+    s = make_settings(url)
+    upgrade(s)
+    return s
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Litestar]:
+    store = None if REDIS_URL else MemoryStore()
+    return create_app(settings, session_store=store)
+
+
+def http_client(app: Litestar) -> httpx.AsyncClient:
+    """An HTTP client that runs the app in the test's own event loop (as the builders do), so
+    database connections are never shared across loops. Each client has its own cookie jar."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
+    )
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.lifespan(), http_client(app) as c:
+        yield c

@@ -1,0 +1,153 @@
+"""Training to a model file and back: same scores, batch equals single, reason codes, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from puhui.risk.scorecard import (
+    ModelFileError,
+    ScorecardDataError,
+    ScorecardModel,
+    ScoringInputError,
+    TrainingConfig,
+    TrainingOutcome,
+    load_csv,
+    train_scorecard,
+)
+from puhui.risk.synthetic import TARGET, generate_sme_borrowers, write_borrowers_csv
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory) -> TrainingOutcome:
+    path = write_borrowers_csv(tmp_path_factory.mktemp("sme") / "borrowers.csv", 6000, seed=3)
+    return train_scorecard(load_csv(path, target=TARGET), TrainingConfig(seed=3))
+
+
+def _applicants(n: int, seed: int) -> list[dict[str, object]]:
+    portfolio = generate_sme_borrowers(n, seed=seed)
+    rows = []
+    for i in range(n):
+        row: dict[str, object] = {}
+        for name, values in portfolio.columns.items():
+            value = values[i]
+            row[name] = None if isinstance(value, float) and np.isnan(value) else value
+        rows.append(row)
+    return rows
+
+
+def test_the_sandbox_signal_is_found(outcome: TrainingOutcome) -> None:
+    assert outcome.metrics["test"]["auc"] > 0.7
+    kept = {f["name"] for f in outcome.metrics["features"]}
+    assert "tax_credit_grade" in kept
+    assert "monthly_invoice_count" not in kept  # pure noise
+    reasons = {r.name: r for r in outcome.reviews}
+    assert reasons["borrower_id"].status == "excluded"
+
+
+def test_model_round_trip_gives_identical_scores(outcome: TrainingOutcome, tmp_path: Path) -> None:
+    path = outcome.model.save(tmp_path / "model.json")
+    loaded = ScorecardModel.load(path)
+    assert loaded.document == outcome.model.document
+    for applicant in _applicants(200, seed=99):
+        before, after = outcome.model.score(applicant), loaded.score(applicant)
+        assert after == before
+
+
+def test_model_file_carries_provenance_and_the_scorecard_table(
+    outcome: TrainingOutcome, tmp_path: Path
+) -> None:
+    document = json.loads(outcome.model.save(tmp_path / "model.json").read_text())
+    assert document["format"] == "puhui.scorecard"
+    assert document["format_version"] == 1
+    assert len(document["training_data"]["sha256"]) == 64
+    assert document["scaling"] == {"pdo": 20.0, "base_score": 600.0, "base_odds": 50.0}
+    assert document["master_scale"]["grades"][-1]["pd_upper"] == 1.0
+    first = document["features"][0]
+    assert {"name", "coefficient", "iv", "bins"} <= set(first)
+    assert {"label", "woe", "points", "count", "bads"} <= set(first["bins"][0])
+    assert document["metrics"]["test"]["auc"] == outcome.metrics["test"]["auc"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_batch_scoring_matches_single_scoring(outcome: TrainingOutcome, seed: int) -> None:
+    applicants = _applicants(20, seed)
+    columns = {name: [row[name] for row in applicants] for name in applicants[0]}
+    batch = outcome.model.score_batch(columns)
+    for i, applicant in enumerate(applicants):
+        single = outcome.model.score(applicant)
+        assert batch.score[i] == pytest.approx(single.score, abs=1e-9)
+        assert batch.pd[i] == pytest.approx(single.pd, rel=1e-12)
+        assert batch.grades[i] == single.grade
+
+
+def test_score_pd_and_grade_agree_with_the_scaling(outcome: TrainingOutcome) -> None:
+    model = outcome.model
+    result = model.score(_applicants(1, seed=5)[0])
+    scaling = model.document.scaling
+    # The score is the scaled logit of the PD: odds(score) = (1 − PD) / PD.
+    assert scaling.odds(result.score) == pytest.approx((1 - result.pd) / result.pd, rel=1e-9)
+    assert result.grade == model.document.master_scale.grade_of(result.pd)
+    assert sum(result.points_by_feature.values()) == pytest.approx(result.score)
+
+
+def test_reason_codes_name_the_costliest_characteristics(outcome: TrainingOutcome) -> None:
+    model = outcome.model
+    weak = {"tax_credit_grade": "D", "utility_arrears_count": 6, "tax_revenue_trend": -0.5}
+    result = model.score(weak)
+    assert result.reason_codes
+    gaps = [reason.points_below_max for reason in result.reason_codes]
+    assert gaps == sorted(gaps, reverse=True)
+    assert all(gap > 0 for gap in gaps)
+    assert len(result.reason_codes) <= 4
+    best = {f.name: max(b.points for b in f.bins) for f in model.document.features}
+    for reason in result.reason_codes:
+        assert reason.points == pytest.approx(result.points_by_feature[reason.feature])
+        assert reason.points_below_max == pytest.approx(best[reason.feature] - reason.points)
+    strong = model.score({"tax_credit_grade": "A", "utility_arrears_count": 0})
+    assert strong.score > result.score
+    assert strong.pd < result.pd
+
+
+def test_missing_features_and_unseen_categories_still_score(outcome: TrainingOutcome) -> None:
+    model = outcome.model
+    empty = model.score({})
+    assert 0.0 < empty.pd < 1.0
+    assert model.score({"tax_credit_grade": "never-issued"}).grade
+    assert model.score({"utility_arrears_count": "NA"}) == model.score({})
+
+
+def test_bad_feature_values_are_refused(outcome: TrainingOutcome) -> None:
+    with pytest.raises(ScoringInputError, match="numeric"):
+        outcome.model.score({"utility_arrears_count": "three"})
+    with pytest.raises(ScoringInputError, match="same length"):
+        outcome.model.score_batch({"utility_arrears_count": [1, 2], "industry": ["retail"]})
+
+
+def test_malformed_model_files_are_refused(outcome: TrainingOutcome, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ModelFileError, match="not a valid scorecard model file"):
+        ScorecardModel.load(broken)
+    document = json.loads(outcome.model.to_json())
+    document["format_version"] = 99
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match="unsupported model format version 99"):
+        ScorecardModel.load(future)
+    with pytest.raises(ModelFileError, match="cannot read"):
+        ScorecardModel.load(tmp_path / "absent.json")
+
+
+def test_too_few_bads_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "few.csv"
+    rows = ["x,bad"] + [f"{i},{1 if i < 3 else 0}" for i in range(200)]
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ScorecardDataError, match="3 bad and 197 good"):
+        train_scorecard(load_csv(path, target="bad"))
