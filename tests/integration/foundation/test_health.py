@@ -25,7 +25,6 @@ async def test_ready_reports_an_unreachable_database() -> None:
     async with app.lifespan(), http_client(app) as c:
         response = await c.get("/health/ready")
     assert response.status_code == 503
-    assert response.json() == {
-        "status": "unavailable",
-        "checks": [{"name": "database", "ok": False}],
-    }
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert {"name": "database", "ok": False} in body["checks"]
