@@ -20,7 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from puhui.db.base import TenantOwned
 
-__all__ = ["SessionFactory", "TenantScopeError", "tenant_bypass"]
+__all__ = ["SessionFactory", "TenantScopeError", "allow_cross_tenant_write", "tenant_bypass"]
 
 TENANT_KEY = "puhui.tenant_id"
 BYPASS_KEY = "puhui.bypass_reason"
@@ -73,6 +73,17 @@ def tenant_bypass(session: AsyncSession | Session, reason: str) -> Iterator[None
         session.info[BYPASS_KEY] = previous
 
 
+_CROSS_TENANT = "_puhui_cross_tenant_reason"
+
+
+def allow_cross_tenant_write(obj: TenantOwned, reason: str) -> None:
+    """Let this one new row be written for another tenant (e.g. an event for the partner a
+    customer's action concerns). The reason is required and the row names its tenant itself."""
+    if not reason:
+        raise ValueError("a cross-tenant write needs a stated reason")
+    setattr(obj, _CROSS_TENANT, reason)
+
+
 def _tenant_owned_in(state: ORMExecuteState) -> bool:
     return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
 
@@ -106,6 +117,8 @@ def _refuse_foreign_writes(session: Session, _ctx: Any, _instances: Any) -> None
     tenant_id = session.info.get(TENANT_KEY)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, TenantOwned):
+            continue
+        if obj in session.new and getattr(obj, _CROSS_TENANT, None) and obj.tenant_id is not None:
             continue
         if tenant_id is None:
             raise TenantScopeError("tenant-owned write without a tenant context")

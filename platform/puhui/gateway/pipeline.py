@@ -1,15 +1,23 @@
 """The gateway pipeline: one ASGI middleware whose steps run in a fixed order, top to bottom.
 
-    1. request id            bind X-Request-ID (accept a well-formed one, else mint)
-    2. size and shape        body size, JSON depth, content type
-    3. client identity       portal session cookie (bearer tokens and DPoP join in the OAuth layer)
-    4. audience and roles    the route's declaration in the API catalogue decides who may call
-    5. CSRF                  unsafe methods authenticated by cookie must carry the session's token
-    6. handler
-    7. response headers      X-Request-ID and security headers
+JR/T 0185-2020 order (each step is one function call below, implemented in its own module):
 
-Later steps of JR/T 0185 (IP rules, signatures and anti-replay, rate limits, consent, masking,
-response signatures, audit) slot in here in that order; they never become separate layers.
+     1. request id            bind X-Request-ID (accept a well-formed one, else mint)
+     2. size and shape        body size, JSON depth, content type
+     3. client identity       portal session cookie here; OAuth bearer + DPoP (puhui.oauth.resource)
+     4. audience and roles    the route's declaration in the API catalogue decides who may call
+     5. CSRF                  cookie-authenticated unsafe requests carry the session's token
+     6. IP rule               the client's CIDR allow-list (puhui.gateway.steps)
+     7. signature, replay     RFC 9421 request signature + nonce (puhui.gateway.steps)
+     8. rate limit, quota     token bucket + daily/monthly quota (puhui.gateway.steps)
+     9. scope + consent       token scopes and the consent's current state (puhui.consent.enforce)
+    10. handler
+    11. response masking      C2 fields masked unless scope and consent grant them
+    12. response signature    A2 responses signed with the bank's key
+    13. audit record          group-committed before the response completes
+    14. response headers      X-Request-ID and security headers
+
+No step becomes a separate middleware layer: every layer costs on every call.
 """
 
 from __future__ import annotations

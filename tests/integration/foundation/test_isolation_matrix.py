@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from tests.builders import create_tenant, member_client, row_snapshot
-from tests.isolation_registry import REGISTRY
+from tests.isolation import load_registry
 
 from puhui.gateway.catalogue import ApiSpec, spec_of
 
@@ -51,11 +51,12 @@ async def test_another_tenants_credentials_get_404_and_change_nothing(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
     routes = tenant_scoped_routes(app)
+    registry = load_registry()
     victim_tenant = await create_tenant(app)
     attacker, _tenant, _member = await member_client(app, _ALL_PARTNER_ROLES)
     failures: list[str] = []
     for method, path, handler, spec in routes:
-        builder = REGISTRY.builders.get(spec.resource or "")
+        builder = registry.builders.get(spec.resource or "")
         if builder is None:
             failures.append(f"{method} {path}: no isolation builder for resource {spec.resource!r}")
             continue
@@ -64,7 +65,7 @@ async def test_another_tenants_credentials_get_404_and_change_nothing(
         url = re.sub(r"\{(\w+)\}", lambda m, p=params: p[m.group(1)], path)
         kwargs = {}
         if "data" in handler.parsed_fn_signature.parameters:
-            body = REGISTRY.bodies.get(spec.operation_id)
+            body = registry.bodies.get(spec.operation_id)
             if body is None:
                 failures.append(f"{method} {path}: no sample body for {spec.operation_id}")
                 continue

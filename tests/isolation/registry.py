@@ -1,8 +1,8 @@
 """What the tenant-isolation matrix needs to attack each kind of tenant-owned resource.
 
-Every route that declares ``resource=...`` in its catalogue entry must have a builder here, and
-every route with a request body must have a sample body: the matrix test fails otherwise, so a
-new route is covered the moment it is added.
+Every route that declares ``resource=...`` in its catalogue entry must have a builder, and every
+route with a request body must have a sample body: the matrix test fails otherwise, so a new route
+is covered the moment it is added.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from puhui.tenancy.models import Member, Tenant
-from tests.builders import create_member
+from puhui.tenancy.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,6 @@ class Victim:
 Builder = Callable[[Litestar, Tenant], Awaitable[Victim]]
 
 
-async def _member(app: Litestar, tenant: Tenant) -> Victim:
-    member = await create_member(app, tenant, ["viewer"])
-    return Victim({"member_id": str(member.id)}, Member, member.id)
-
-
 @dataclass
 class Registry:
     builders: dict[str, Builder] = field(default_factory=dict)
@@ -42,9 +36,16 @@ class Registry:
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-REGISTRY = Registry(
-    builders={"member": _member},
-    bodies={
-        "UpdateMember": {"version": 1, "display_name": "Renamed by an attacker", "roles": ["owner"]}
-    },
-)
+REGISTRY = Registry()
+
+
+def register_builder(resource: str) -> Callable[[Builder], Builder]:
+    def wrap(fn: Builder) -> Builder:
+        REGISTRY.builders[resource] = fn
+        return fn
+
+    return wrap
+
+
+def register_body(operation_id: str, body: dict[str, Any]) -> None:
+    REGISTRY.bodies[operation_id] = body
