@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def fresh_database_url(tmp: Path, label: str) -> str:
     return f"sqlite+aiosqlite:///{tmp / (label + '.db')}"
 
 
+_KEY_DIR = Path(tempfile.mkdtemp(prefix="puhui-test-keys-"))
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
+    overrides.setdefault("key_dir", _KEY_DIR)
     return load_settings(
         {},
         database_url=database_url,

@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
+from partner_portal.rendering import template_config
 
 import puhui
 from puhui.config import Settings, get_settings
@@ -26,6 +27,7 @@ from puhui.health.controllers import HealthController
 from puhui.identity.controllers import SessionController
 from puhui.identity.sessions import SessionStore
 from puhui.observability import configure_logging
+from puhui.security.keyring import data_keyring, install_keyring
 from puhui.tenancy.controllers import MemberController, OperatorTenantController, TenantController
 
 __all__ = ["create_app"]
@@ -75,6 +77,7 @@ def _openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None, *, session_store: Store | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    install_keyring(data_keyring(settings))
     engine = create_engine(settings)
     redis_client: Any = None
     if settings.redis_url:
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
         state=state,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        template_config=template_config(),
         debug=False,
         experimental_features=list[ExperimentalFeatures](),
     )

@@ -92,6 +92,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         if value is not None and value != "":
             raw[field.name] = value
     raw.update(overrides)
+    for field in msgspec.structs.fields(Settings):  # msgspec does not build Paths from strings
+        if field.type is Path and isinstance(raw.get(field.name), str):
+            raw[field.name] = Path(str(raw[field.name]))
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except SettingsError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 from puhui.config import load_settings
 
@@ -16,6 +17,10 @@ def render_openapi() -> str:
     from puhui.gateway.meta import openapi_document
 
     # A fixed, side-effect-free configuration so the document does not depend on the caller's env.
-    settings = load_settings({}, database_url="sqlite+aiosqlite:///:memory:", log_json=False)
-    app = create_app(settings, session_store=MemoryStore())
-    return json.dumps(openapi_document(app), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    with tempfile.TemporaryDirectory() as keys:
+        settings = load_settings(
+            {}, database_url="sqlite+aiosqlite:///:memory:", log_json=False, key_dir=keys
+        )
+        app = create_app(settings, session_store=MemoryStore())
+        document = openapi_document(app)
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -62,6 +62,11 @@ _SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
     ("cache-control", "no-store"),
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    ),
 )
 # A suspended tenant can still see its own status (and sign out); nothing else.
 _ALLOWED_WHEN_SUSPENDED = frozenset({"GetMyTenant", "GetCurrentSession", "Logout"})

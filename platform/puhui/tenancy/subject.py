@@ -27,6 +27,8 @@ class AuthSubject(msgspec.Struct, frozen=True, kw_only=True):
     roles: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     consent_id: uuid.UUID | None = None
+    # The SME customer on whose behalf a client acts (authorization-code tokens), if any.
+    customer_id: uuid.UUID | None = None
     session_id: str | None = None
     csrf_token: str | None = None
 

@@ -32,6 +32,11 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert cmd.help, f"`puhui {' '.join(path)}` has no help text"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUHUI_KEY_DIR", str(tmp_path / "keys"))
+
+
 def test_migrate_seed_twice_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUHUI_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()

@@ -1,0 +1,52 @@
+"""The portal's router: static assets and the language switch; pages are added by each area."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from partner_portal.i18n import LOCALE_COOKIE, LOCALES
+from partner_portal.rendering import STATIC_DIR
+
+__all__ = ["portal_router"]
+
+
+class LanguageForm(msgspec.Struct):
+    lang: str
+    _csrf: str = ""
+
+
+@post("/lang", include_in_schema=False, status_code=303)
+async def switch_language(
+    request: Request[Any, Any, Any],
+    data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    lang = data.lang if data.lang in LOCALES else "zh"
+    back = request.headers.get("referer") or "/"
+    # Only redirect within this site: a Referer from elsewhere falls back to the home page.
+    if not back.startswith(str(request.base_url)):
+        back = "/"
+    redirect = Redirect(back, status_code=303)
+    redirect.cookies.append(
+        Cookie(key=LOCALE_COOKIE, value=lang, samesite="lax", path="/", max_age=31536000)
+    )
+    return redirect
+
+
+def portal_router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            switch_language,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+    )
