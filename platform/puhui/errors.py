@@ -37,6 +37,7 @@ __all__ = [
     "ProblemError",
     "RateLimited",
     "exception_handlers",
+    "register_problem",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -75,59 +76,62 @@ class Problem(msgspec.Struct, frozen=True):
 PROBLEM_TYPES: dict[str, Problem] = {}
 
 
-def _register(slug: str, title: str, status: int, description: str) -> Problem:
+def register_problem(slug: str, title: str, status: int, description: str) -> Problem:
+    """Register a problem kind (stable slug) once, at import time of the module that raises it."""
+    if slug in PROBLEM_TYPES and PROBLEM_TYPES[slug] != Problem(slug, title, status, description):
+        raise ValueError(f"problem type {slug!r} is already registered differently")
     problem = Problem(slug, title, status, description)
     PROBLEM_TYPES[slug] = problem
     return problem
 
 
-MALFORMED = _register(
+MALFORMED = register_problem(
     "malformed-request", "Malformed request", 400, "The body is not valid JSON or form data."
 )
-VALIDATION = _register(
+VALIDATION = register_problem(
     "validation-error", "Invalid input", 422, "One or more fields are invalid; see `errors`."
 )
-UNAUTHENTICATED = _register(
+UNAUTHENTICATED = register_problem(
     "authentication-required", "Authentication required", 401, "Sign in or send valid credentials."
 )
-FORBIDDEN = _register("forbidden", "Forbidden", 403, "The caller may not perform this action.")
-CSRF = _register(
+FORBIDDEN = register_problem("forbidden", "Forbidden", 403, "The caller may not perform this action.")
+CSRF = register_problem(
     "csrf-failed",
     "CSRF token missing or invalid",
     403,
     "Send the session's CSRF token with unsafe requests.",
 )
-NOT_FOUND = _register("not-found", "Not found", 404, "No such resource for this caller.")
-METHOD = _register(
+NOT_FOUND = register_problem("not-found", "Not found", 404, "No such resource for this caller.")
+METHOD = register_problem(
     "method-not-allowed", "Method not allowed", 405, "The resource does not support this method."
 )
-CONFLICT = _register(
+CONFLICT = register_problem(
     "conflict", "Conflict", 409, "The request conflicts with the resource's current state."
 )
-STALE = _register(
+STALE = register_problem(
     "stale-version",
     "Stale version",
     409,
     "The resource changed since it was read; reload and retry.",
 )
-TOO_LARGE = _register(
+TOO_LARGE = register_problem(
     "payload-too-large", "Payload too large", 413, "The body exceeds the size limit."
 )
-MEDIA = _register("unsupported-media-type", "Unsupported media type", 415, "Send application/json.")
-LOCKED = _register(
+MEDIA = register_problem("unsupported-media-type", "Unsupported media type", 415, "Send application/json.")
+LOCKED = register_problem(
     "account-locked",
     "Account temporarily locked",
     423,
     "Too many failed sign-ins; try again later.",
 )
-RATE = _register("rate-limited", "Too many requests", 429, "Slow down; see Retry-After.")
-INTERNAL = _register(
+RATE = register_problem("rate-limited", "Too many requests", 429, "Slow down; see Retry-After.")
+INTERNAL = register_problem(
     "internal-error",
     "Internal error",
     500,
     "Something went wrong on our side; quote the request id.",
 )
-UNAVAILABLE = _register(
+UNAVAILABLE = register_problem(
     "service-unavailable", "Service unavailable", 503, "A dependency is unavailable; retry later."
 )
 
