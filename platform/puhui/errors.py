@@ -94,7 +94,9 @@ VALIDATION = register_problem(
 UNAUTHENTICATED = register_problem(
     "authentication-required", "Authentication required", 401, "Sign in or send valid credentials."
 )
-FORBIDDEN = register_problem("forbidden", "Forbidden", 403, "The caller may not perform this action.")
+FORBIDDEN = register_problem(
+    "forbidden", "Forbidden", 403, "The caller may not perform this action."
+)
 CSRF = register_problem(
     "csrf-failed",
     "CSRF token missing or invalid",
@@ -117,7 +119,9 @@ STALE = register_problem(
 TOO_LARGE = register_problem(
     "payload-too-large", "Payload too large", 413, "The body exceeds the size limit."
 )
-MEDIA = register_problem("unsupported-media-type", "Unsupported media type", 415, "Send application/json.")
+MEDIA = register_problem(
+    "unsupported-media-type", "Unsupported media type", 415, "Send application/json."
+)
 LOCKED = register_problem(
     "account-locked",
     "Account temporarily locked",
