@@ -125,5 +125,6 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
         request_max_body_size=settings.max_body_bytes,
         template_config=template_config(),
         debug=False,
+        logging_config=None,  # puhui.observability owns logging: JSON lines, redaction
         experimental_features=list[ExperimentalFeatures](),
     )
