@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from puhui.deps import Db, Subject
@@ -182,10 +183,20 @@ class MemberController(Controller):
         await MemberService(db, subject).disable(member_id)
 
 
+def provide_operator(
+    request: Request[Any, Any, Any], db: Db, subject: Subject
+) -> OperatorTenantService:
+    return OperatorTenantService(db, subject, request.client.host if request.client else None)
+
+
+Operator = NamedDependency[OperatorTenantService]
+
+
 class OperatorTenantController(Controller):
     """Explicit, audited operator routes: the only way bank staff reach other tenants."""
 
     path = "/api/v1/operator/tenants"
+    dependencies = {"operator": Provide(provide_operator, sync_to_thread=False)}  # noqa: RUF012
 
     @get(
         "/",
@@ -201,17 +212,12 @@ class OperatorTenantController(Controller):
     )
     async def list_tenants(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         limit: Limit = 50,
         offset: Offset = 0,
         status: StatusFilter = None,
     ) -> list[TenantRead]:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
-        )
-        return [tenant_read(t) for t in await service.page(limit, offset, status)]
+        return [tenant_read(t) for t in await operator.page(limit, offset, status)]
 
     @post(
         "/",
@@ -229,15 +235,10 @@ class OperatorTenantController(Controller):
     )
     async def create_tenant(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         data: JSONBody[TenantCreate],
     ) -> TenantRead:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
-        )
-        return tenant_read(await service.create(data))
+        return tenant_read(await operator.create(data))
 
     @get(
         "/{tenant_id:uuid}",
@@ -254,15 +255,10 @@ class OperatorTenantController(Controller):
     )
     async def get_tenant(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         tenant_id: FromPath[uuid.UUID],
     ) -> TenantRead:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
-        )
-        return tenant_read(await service.get(tenant_id))
+        return tenant_read(await operator.get(tenant_id))
 
     @get(
         "/{tenant_id:uuid}/members",
@@ -280,15 +276,10 @@ class OperatorTenantController(Controller):
     )
     async def list_tenant_members(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         tenant_id: FromPath[uuid.UUID],
     ) -> list[MemberRead]:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
-        )
-        return [member_read(m) for m in await service.members_of(tenant_id)]
+        return [member_read(m) for m in await operator.members_of(tenant_id)]
 
     @post(
         "/{tenant_id:uuid}/activate",
@@ -307,16 +298,13 @@ class OperatorTenantController(Controller):
     )
     async def activate_tenant(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         tenant_id: FromPath[uuid.UUID],
         data: JSONBody[TenantStatusChange],
     ) -> TenantRead:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
+        return tenant_read(
+            await operator.change_status(tenant_id, TenantStatus.ACTIVE, data.reason)
         )
-        return tenant_read(await service.change_status(tenant_id, TenantStatus.ACTIVE, data.reason))
 
     @post(
         "/{tenant_id:uuid}/suspend",
@@ -335,15 +323,10 @@ class OperatorTenantController(Controller):
     )
     async def suspend_tenant(
         self,
-        request: Request[Any, Any, Any],
-        db: Db,
-        subject: Subject,
+        operator: Operator,
         tenant_id: FromPath[uuid.UUID],
         data: JSONBody[TenantStatusChange],
     ) -> TenantRead:
-        service = OperatorTenantService(
-            db, subject, request.client.host if request.client else None
-        )
         return tenant_read(
-            await service.change_status(tenant_id, TenantStatus.SUSPENDED, data.reason)
+            await operator.change_status(tenant_id, TenantStatus.SUSPENDED, data.reason)
         )
