@@ -14,20 +14,28 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from partner_portal.rendering import template_config
+from partner_portal.routes import portal_router
 
 import puhui
 from puhui.config import Settings, get_settings
+from puhui.consent.routes import consent_router
 from puhui.db.engine import create_engine
 from puhui.db.session import SessionFactory
 from puhui.deps import dependencies
 from puhui.errors import exception_handlers
 from puhui.gateway.meta import ContractRenderPlugin, MetaController
 from puhui.gateway.pipeline import GatewayPipeline
+from puhui.gateway.steps import GatewayControls
 from puhui.health.controllers import HealthController
 from puhui.identity.controllers import SessionController
 from puhui.identity.sessions import SessionStore
+from puhui.lending.controllers import lending_router
+from puhui.oauth.router import oauth_router
 from puhui.observability import configure_logging
+from puhui.scenario.wiring import sandbox_upstreams, scenario_router
+from puhui.security.controllers import security_router
 from puhui.security.keyring import data_keyring, install_keyring
+from puhui.servicing.controllers import servicing_router
 from puhui.tenancy.controllers import MemberController, OperatorTenantController, TenantController
 
 __all__ = ["create_app"]
@@ -38,9 +46,16 @@ def domain_routers() -> Sequence[Router]:
     return [
         Router(path="/", route_handlers=[MetaController, HealthController]),
         Router(path="/", route_handlers=[SessionController]),
+        lending_router(),
         Router(
             path="/", route_handlers=[TenantController, MemberController, OperatorTenantController]
         ),
+        oauth_router,
+        consent_router(),
+        scenario_router(),
+        security_router(),
+        servicing_router(),
+        portal_router(),
     ]
 
 
@@ -92,10 +107,13 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
         else:
             session_store = MemoryStore()
 
+    db = SessionFactory(engine)
+    gateway = GatewayControls.build(settings, db, redis_client)
     state = State(
         {
             "settings": settings,
-            "db": SessionFactory(engine),
+            "db": db,
+            "gateway": gateway,
             "redis": redis_client,
             "sessions": SessionStore(
                 session_store,
@@ -110,6 +128,7 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
         try:
             yield
         finally:
+            await gateway.audit.close()
             await engine.dispose()
             if redis_client is not None:
                 await redis_client.aclose()
@@ -121,7 +140,7 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
         exception_handlers=exception_handlers,
         openapi_config=_openapi_config(),
         state=state,
-        lifespan=[lifespan],
+        lifespan=[lifespan, sandbox_upstreams],
         request_max_body_size=settings.max_body_bytes,
         template_config=template_config(),
         debug=False,

@@ -287,6 +287,33 @@ def _attach_domain_groups() -> None:
     from puhui.risk.cli import risk
 
     main.add_command(risk)
+    from puhui.servicing.cli import ledger, servicing
+
+    main.add_command(ledger)
+    main.add_command(servicing)
+    from puhui.oauth.cli import keys as oauth_keys
+
+    main.add_command(oauth_keys)
+    from puhui.security.cli import audit, keys, rotate_data
+
+    main.add_command(audit)
+    # `keys` is shared with the OAuth domain (`keys rotate`): join whichever group exists.
+    existing = main.commands.get("keys")
+    if isinstance(existing, click.Group):
+        existing.add_command(rotate_data)
+    else:
+        keys.add_command(rotate_data)
+        main.add_command(keys)
+    from puhui.scenario.cli import connector, jobs
+
+    main.add_command(connector)
+    # `jobs` may be shared with other domains: join whichever group exists.
+    shared_jobs = main.commands.get("jobs")
+    if isinstance(shared_jobs, click.Group):
+        for command in jobs.commands.values():
+            shared_jobs.add_command(command)
+    else:
+        main.add_command(jobs)
 
 
 _attach_domain_groups()

@@ -15,6 +15,7 @@ import msgspec
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 
 _BANK_CODE = re.compile(r"^[A-Z0-9]{6}$")
+_NOTIFIER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class SettingsError(ValueError):
@@ -44,6 +45,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_json_depth: int = 32
     secure_cookies: bool = False
     workers: int = 1
+    # JR/T 0185 API security (gateway steps 6-8, 13)
+    signature_skew_seconds: int = 300
+    trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For is believed
+    audit_retention_days: int = 190  # >= 6 months
+    audit_flush_ms: int = 1  # longest a record waits for companions (group commit)
+    audit_batch_size: int = 256
+    # Customer one-time codes go out through this notifier: "sandbox" (inbox table + log, refused
+    # in production) or "package.module:factory" naming a real puhui.notify.Notifier factory.
+    notifier: str = "sandbox"
+    consent_default_validity_days: int = 90
+    consent_max_validity_days: int = 365
+    # Loan servicing: the core-banking payment rail (the sandbox simulator by default).
+    corebank_url: str = "http://127.0.0.1:8790"
 
     def __post_init__(self) -> None:
         scheme = urlsplit(self.database_url).scheme
@@ -68,7 +82,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PUHUI_BANK_CODE must be 6 upper-case letters or digits")
         if not 1 <= self.port <= 65535:
             raise SettingsError("PUHUI_PORT must be between 1 and 65535")
-        for name in ("session_idle_seconds", "session_absolute_seconds", "max_body_bytes"):
+        if self.notifier != "sandbox" and not _NOTIFIER.match(self.notifier):
+            raise SettingsError("PUHUI_NOTIFIER must be 'sandbox' or 'package.module:factory'")
+        if not 1 <= self.consent_max_validity_days <= 3650:
+            raise SettingsError("PUHUI_CONSENT_MAX_VALIDITY_DAYS must be between 1 and 3650")
+        if not 1 <= self.consent_default_validity_days <= self.consent_max_validity_days:
+            raise SettingsError(
+                "PUHUI_CONSENT_DEFAULT_VALIDITY_DAYS must be between 1 and "
+                "PUHUI_CONSENT_MAX_VALIDITY_DAYS"
+            )
+        corebank = urlsplit(self.corebank_url)
+        if corebank.scheme not in {"http", "https"} or not corebank.netloc:
+            raise SettingsError("PUHUI_COREBANK_URL must be an absolute http(s) URL")
+        loopback = corebank.hostname in {"127.0.0.1", "::1", "localhost"}
+        if not self.sandbox and corebank.scheme != "https" and not loopback:
+            raise SettingsError(
+                "PUHUI_COREBANK_URL must be https (or loopback) when PUHUI_SANDBOX is false"
+            )
+        if self.audit_retention_days < 180:
+            raise SettingsError("PUHUI_AUDIT_RETENTION_DAYS must be at least 180 (six months)")
+        for name in (
+            "session_idle_seconds",
+            "session_absolute_seconds",
+            "max_body_bytes",
+            "signature_skew_seconds",
+            "audit_flush_ms",
+            "audit_batch_size",
+        ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"PUHUI_{name.upper()} must be positive")
 

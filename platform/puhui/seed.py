@@ -11,8 +11,10 @@ from collections.abc import Callable
 import msgspec
 
 from puhui.config import Settings
+from puhui.customers.seed import seed_customers
 from puhui.db.session import SessionFactory, tenant_bypass
 from puhui.identity.passwords import hash_password
+from puhui.lending.seed import seed_lending
 from puhui.tenancy.models import Member, MemberStatus, Tenant, TenantKind, TenantStatus
 from puhui.tenancy.repository import MemberRepository, TenantRepository
 
@@ -138,4 +140,9 @@ async def seed_sandbox(
                 await members.flush()
         if progress:
             progress(seed.code)
+    await seed_lending(settings, db)  # products, baseline rule set, sandbox scorecard
+    if progress:
+        progress("lending")
+    for customer in await seed_customers(settings, db, password_hash):  # SME sign-ins (consent)
+        logins.append(SandboxLogin(customer.persona.name, customer.phone, ("sme_customer",)))
     return logins

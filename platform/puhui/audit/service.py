@@ -1,4 +1,5 @@
-"""The one audit call."""
+"""The one audit call for domain events (in the caller's unit of work), and the row builder the
+gateway uses for API calls and security events (sent to the group-commit writer)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.audit.models import AuditRecord
+from puhui.audit.writer import PENDING_KEY
 from puhui.clock import utcnow
 from puhui.observability import current_request_id
 from puhui.tenancy.subject import AuthSubject
@@ -30,7 +32,11 @@ def record_event(
     actor_tenant_id: uuid.UUID | None = None,
     actor_member_id: uuid.UUID | None = None,
 ) -> AuditRecord:
-    """Add an audit record to the caller's unit of work (it commits with the change it records)."""
+    """Add an audit record to the caller's unit of work (it commits with the change it records).
+
+    The row is written unsealed; after the commit the audit writer gives it the next place in
+    the day's hash chain, so domain events and API calls share one sequence.
+    """
     record = AuditRecord(
         occurred_at=utcnow(),
         action=action,
@@ -41,10 +47,12 @@ def record_event(
         target_tenant_id=target_tenant_id,
         target=target,
         api_id=api_id,
+        consent_id=subject.consent_id if subject else None,
         request_id=current_request_id(),
         client_ip=client_ip,
         reason=reason,
         details=details or {},
     )
     session.add(record)
+    session.info[PENDING_KEY] = True
     return record

@@ -18,7 +18,16 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from puhui.errors import ProblemDocument
 
-__all__ = ["ApiSpec", "Audience", "FieldClass", "Level", "api_id", "declare", "spec_of"]
+__all__ = [
+    "ApiSpec",
+    "Audience",
+    "FieldClass",
+    "Level",
+    "OAuthErrorDocument",
+    "api_id",
+    "declare",
+    "spec_of",
+]
 
 Level = Literal["A1", "A2"]
 Audience = Literal["public", "member", "operator", "client", "customer"]
@@ -43,6 +52,16 @@ class ApiSpec(msgspec.Struct, frozen=True, kw_only=True):
     # Response field classification (JSON path -> class, kind), JR/T 0171-2020.
     fields: Mapping[str, tuple[FieldClass, str]] = msgspec.field(default_factory=dict)
     audited: bool = True
+    # OAuth protocol endpoint: 400/401 may be RFC 6749 JSON errors (see ``declare``).
+    oauth_errors: bool = False
+
+
+class OAuthErrorDocument(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An OAuth 2 error response (RFC 6749 5.2, RFC 9449 7.1)."""
+
+    error: str
+    error_description: str | None = None
+    error_uri: str | None = None
 
 
 def api_id(level: Level, service: str, sequence: int) -> str:
@@ -82,8 +101,13 @@ def declare(
     description: str | None = None,
     errors: Iterable[int] = (),
     audited: bool = True,
+    oauth_errors: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``@get/@post/...``: the route's one declaration."""
+    """Keyword arguments for ``@get/@post/...``: the route's one declaration.
+
+    ``oauth_errors``: the endpoint speaks the OAuth protocol, whose 400/401 answers are RFC 6749
+    JSON error documents, not problem documents (every other error stays a problem document).
+    """
     if not _OPERATION_ID.match(operation_id):
         raise ValueError(f"operationId {operation_id!r} must be PascalCase")
     spec = ApiSpec(
@@ -96,6 +120,7 @@ def declare(
         resource=resource,
         fields=dict(fields or {}),
         audited=audited,
+        oauth_errors=oauth_errors,
     )
     codes = set(errors) | {400, 422}
     if audience != "public":
@@ -111,6 +136,14 @@ def declare(
         )
         for code in sorted(codes)
     }
+    if oauth_errors:
+        for code in (400, 401):
+            responses[code] = ResponseSpec(
+                data_container=OAuthErrorDocument,
+                description=f"OAuth error (RFC 6749 5.2): {_ERRORS[code]}",
+                media_type="application/json",
+                generate_examples=False,
+            )
     security: list[dict[str, list[str]]] = []
     if audience in {"member", "operator"}:
         security = [{"portalSession": []}]

@@ -72,6 +72,14 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
                 op["x-puhui-level"] = spec.level
                 op["x-puhui-audience"] = spec.audience
                 op["x-puhui-scopes"] = sorted(spec.scopes)
+                if spec.oauth_errors:
+                    # Malformed bodies are refused by the framework as problem documents before
+                    # the OAuth endpoint runs, so a 400 can be either format.
+                    op["x-puhui-error-format"] = "oauth"
+                    bad = op.get("responses", {}).get("400", {}).setdefault("content", {})
+                    bad["application/problem+json"] = {
+                        "schema": {"$ref": "#/components/schemas/ProblemDocument"}
+                    }
                 if spec.audience == "public":
                     op["security"] = []  # stated explicitly: no credentials needed
                 if spec.fields:

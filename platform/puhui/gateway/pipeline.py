@@ -23,6 +23,7 @@ No step becomes a separate middleware layer: every layer costs on every call.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs
 
@@ -31,6 +32,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from sqlalchemy import select
 
+from puhui.consent.enforce import enforce_consent
 from puhui.errors import (
     CSRF,
     MEDIA,
@@ -43,7 +45,19 @@ from puhui.errors import (
 )
 from puhui.gateway.catalogue import ApiSpec, spec_of
 from puhui.gateway.limits import json_depth_exceeds
+from puhui.gateway.steps import (
+    GatewayControls,
+    admit,
+    check_ip,
+    client_address,
+    plan_named,
+    verify_signature,
+)
+from puhui.gateway.steps.quota import admit_public
+from puhui.gateway.steps.response import GatewayCall, ResponseSteps, audit_failure
+from puhui.gateway.steps.signature import request_for_signature
 from puhui.identity.sessions import COOKIE_NAME
+from puhui.oauth.resource import authenticate_bearer
 from puhui.observability import bind_request, new_request_id, request_context
 from puhui.tenancy.models import Member, MemberStatus, Tenant, TenantKind, TenantStatus
 from puhui.tenancy.subject import AuthSubject
@@ -76,6 +90,24 @@ class GatewayPipeline(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        """Run the steps; a call refused or failed before it responds is audited first (13)."""
+        call = GatewayCall(started=time.perf_counter())
+        try:
+            await self._steps(scope, receive, send, next_app, call)
+        except Exception as exc:
+            subject = scope.get("state", {}).get(SUBJECT_KEY)
+            await audit_failure(
+                scope["litestar_app"].state.gateway,
+                scope,
+                call,
+                subject if isinstance(subject, AuthSubject) else None,
+                exc,
+            )
+            raise
+
+    async def _steps(
+        self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp, call: GatewayCall
+    ) -> None:
         scope = cast("HTTPScope", scope)  # `scopes` limits this middleware to HTTP
         headers = _headers(scope)
         # 1. request id
@@ -85,6 +117,8 @@ class GatewayPipeline(ASGIMiddleware):
         )
         spec = spec_of(getattr(scope.get("route_handler"), "opt", {}) or {})
         settings = scope["litestar_app"].state.settings
+        controls: GatewayControls = scope["litestar_app"].state.gateway
+        call.bind(spec, request_id, client_address(scope, headers, controls.proxies))
 
         # 2. size and shape
         receive, body = await _bounded_body(
@@ -92,7 +126,7 @@ class GatewayPipeline(ASGIMiddleware):
         )
 
         # 3. client identity
-        subject = await _identify(scope, headers)
+        subject = await _identify(scope, headers) or await authenticate_bearer(scope, headers)
         if subject is not None:
             scope.setdefault("state", {})[SUBJECT_KEY] = subject
             ctx.tenant_id = str(subject.tenant_id)
@@ -108,7 +142,52 @@ class GatewayPipeline(ASGIMiddleware):
             if not sent or not hmac.compare_digest(sent, subject.csrf_token or ""):
                 raise ProblemError(problem=CSRF)
 
-        # 6-7. handler, then response headers
+        # 6-8 for OAuth clients: IP rule, signature + anti-replay, rate limit + quota
+        signed_request = verified = decision = None
+        if spec is not None and subject is not None and subject.kind == "client":
+            profile = await controls.profiles.get(subject.tenant_id, subject.client_id or "")
+            if profile is None or not profile.active:
+                raise AuthenticationRequired()
+            # 6. IP rule
+            check_ip(profile, call.client_ip or "")
+            # 7. signature, anti-replay
+            signed_request = request_for_signature(scope, headers)
+            verified = await verify_signature(
+                spec,
+                profile,
+                signed_request,
+                body,
+                controls.nonces,
+                settings.signature_skew_seconds,
+            )
+            # 8. rate limit, quota
+            decision = await admit(
+                controls.limiter,
+                spec,
+                plan_named(profile.rate_plan),
+                subject.tenant_id,
+                profile.client_id,
+            )
+        elif spec is not None and spec.audience == "public" and subject is None:
+            # 8. public routes: rate limit per source address
+            decision = await admit_public(controls.limiter, call.client_ip or "")
+
+        # 9. scope + consent: the consent's current state on every call
+        await enforce_consent(scope, spec, subject)
+
+        # 10. handler; 11-13 (masking, response signature, audit) as the response leaves
+        respond = ResponseSteps(
+            send,
+            controls,
+            call,
+            subject=subject,
+            method=scope["method"],
+            decision=decision,
+            signed_request=signed_request,
+            verified=verified,
+        )
+
+        # 14. response headers
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 out = MutableScopeHeaders.from_message(message)
@@ -116,9 +195,30 @@ class GatewayPipeline(ASGIMiddleware):
                 for name, value in _SECURITY_HEADERS:
                     if name not in out:
                         out[name] = value
-            await send(message)
+                if scope["method"] == "OPTIONS" and "allow" in out:
+                    out["allow"] = _allowed_methods(scope, out["allow"])
+            await respond.send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+def _allowed_methods(scope: HTTPScope, generated: str) -> str:
+    """Every method the path supports. Litestar's generated OPTIONS answer lists only the methods
+    of one handler when several handlers share a path (GET list + POST create)."""
+    app = scope["litestar_app"]
+    table: dict[str, str] | None = app.state.get("allow_by_path")
+    if table is None:
+        table = {
+            route.path: ", ".join(sorted(route.methods))
+            for route in app.routes
+            if hasattr(route, "methods")
+        }
+        app.state.allow_by_path = table
+    handler_paths: set[str] = getattr(scope.get("route_handler"), "paths", set())
+    for path in handler_paths:
+        if path in table:
+            return table[path]
+    return generated
 
 
 def _headers(scope: Scope) -> dict[str, str]:

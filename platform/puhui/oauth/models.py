@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, String
+from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puhui.db.base import Base, TenantOwned, Versioned
 
-__all__ = ["ClientAuthMethod", "ClientEnvironment", "ClientStatus", "OAuthClient"]
+__all__ = [
+    "ClientAuthMethod",
+    "ClientEnvironment",
+    "ClientStatus",
+    "OAuthClient",
+    "OAuthGrant",
+    "RefreshToken",
+]
 
 
 class ClientEnvironment(enum.StrEnum):
@@ -67,3 +75,41 @@ class OAuthClient(TenantOwned, Versioned, Base):
     require_dpop: Mapped[bool] = mapped_column(default=True)
     software_id: Mapped[str | None] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class OAuthGrant(TenantOwned, Base):
+    """One authorization: the code a customer's consent produced, and the token family from it.
+
+    The code is stored only as its hash, used once (RFC 6749 4.1.2) and lives 60 seconds; the
+    access tokens issued from it are listed so that a replayed code revokes them (RFC 6749 10.5).
+    """
+
+    __tablename__ = "oauth_grants"
+
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime] = mapped_column()
+    code_used_at: Mapped[datetime | None] = mapped_column()
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(1000))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[uuid.UUID] = mapped_column()
+    consent_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    # [{"jti": ..., "exp": epoch seconds}] of access tokens issued in this family
+    access_tokens: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class RefreshToken(TenantOwned, Base):
+    """A refresh token (hash only). Rotated on every use; presenting a rotated one revokes the
+    whole family (OAuth 2.0 Security BCP 4.14.2)."""
+
+    __tablename__ = "oauth_refresh_tokens"
+
+    grant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("oauth_grants.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    rotated_at: Mapped[datetime | None] = mapped_column()

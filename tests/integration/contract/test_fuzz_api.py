@@ -22,7 +22,11 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
 from litestar.stores.memory import MemoryStore
-from schemathesis.specs.openapi.checks import ignored_auth, negative_data_rejection
+from schemathesis.specs.openapi.checks import (
+    ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 from tests.conftest import fresh_database_url, make_settings
 
 from puhui.app import create_app
@@ -128,10 +132,13 @@ def test_every_operation_honours_its_contract(
     if case.operation.path == "/api/v1/session" and case.method == "DELETE":
         pytest.skip("signing out would end the fuzzing session for every other operation")
     # The session cookie is sent on every case, so "a request missing the cookie must be refused"
-    # cannot be observed here (test_session_auth covers it); every other check stays on.
+    # cannot be observed here (test_session_auth covers it). "Schema-valid data must be accepted"
+    # does not hold for a bank API: random but well-formed ids are unknown (404), states conflict
+    # (409) and business rules span fields (422); those answers are still checked to be declared
+    # problem documents. Every other check stays on.
     case.call_and_validate(
         base_url=base,
         headers=dict(signed_in["headers"]),
         cookies=dict(signed_in["cookies"]),
-        excluded_checks=[negative_data_rejection, ignored_auth],
+        excluded_checks=[negative_data_rejection, ignored_auth, positive_data_acceptance],
     )

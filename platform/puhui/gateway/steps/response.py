@@ -1,0 +1,225 @@
+"""Steps 11-13 on the way out: mask, sign, audit, then let the response's last byte go.
+
+The response start is held until the body is complete (JSON responses are one chunk), so the
+body can be masked and signed, and the call's audit record is committed before anything is sent:
+a call whose record cannot be committed answers 503 instead of a result nobody can account for.
+Streamed responses pass through; their record is committed before the final chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import msgspec
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException
+
+from puhui.audit.writer import AuditWriteFailed
+from puhui.errors import ProblemError
+from puhui.gateway.catalogue import ApiSpec
+from puhui.gateway.steps.audit import audit_call, report_refusal
+from puhui.gateway.steps.controls import GatewayControls
+from puhui.gateway.steps.masking import mask_response
+from puhui.gateway.steps.problems import AUDIT_UNAVAILABLE
+from puhui.gateway.steps.response_signature import sign_response
+from puhui.security.httpsig import HttpRequest, VerifiedSignature
+from puhui.security.ratelimit import Decision
+from puhui.tenancy.subject import AuthSubject
+
+if TYPE_CHECKING:
+    from litestar.types import HTTPResponseStartEvent, Message, Scope, Send
+
+__all__ = ["GatewayCall", "ResponseSteps", "audit_failure"]
+
+
+@dataclass(slots=True)
+class GatewayCall:
+    """What the outer pipeline needs to audit a call that fails before it responds."""
+
+    started: float = field(default_factory=time.perf_counter)
+    spec: ApiSpec | None = None
+    request_id: str = "-"
+    client_ip: str | None = None
+    responded: bool = False
+
+    def bind(self, spec: ApiSpec | None, request_id: str, client_ip: str) -> None:
+        self.spec, self.request_id, self.client_ip = spec, request_id, client_ip
+
+
+class ResponseSteps:
+    """The send callable the handler's response goes through (steps 11, 12, 13)."""
+
+    __slots__ = (
+        "_call",
+        "_controls",
+        "_decision",
+        "_method",
+        "_send",
+        "_signed_request",
+        "_start",
+        "_status",
+        "_subject",
+        "_verified",
+    )
+
+    def __init__(
+        self,
+        send: Send,
+        controls: GatewayControls,
+        call: GatewayCall,
+        *,
+        subject: AuthSubject | None,
+        method: str,
+        decision: Decision | None = None,
+        signed_request: HttpRequest | None = None,
+        verified: VerifiedSignature | None = None,
+    ) -> None:
+        self._send = send
+        self._controls = controls
+        self._call = call
+        self._subject = subject
+        self._method = method
+        self._decision = decision
+        self._signed_request = signed_request
+        self._verified = verified
+        self._start: HTTPResponseStartEvent | None = None
+        self._status = 200
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self._decision is not None:
+                out = MutableScopeHeaders.from_message(message)
+                out["ratelimit-policy"] = self._decision.policy_header
+                out["ratelimit"] = self._decision.ratelimit_header
+            self._start = cast("HTTPResponseStartEvent", message)
+            return
+        if kind != "http.response.body":
+            await self._send(message)
+            return
+        more = bool(message.get("more_body", False))
+        start, self._start = self._start, None
+        if start is not None and not more:
+            await self._complete(start, cast("bytes", message.get("body", b"")))
+            return
+        if start is not None:  # a streamed response: headers go now, the record before the end
+            self._call.responded = True
+            await self._send(start)
+            self._status = int(start["status"])
+        if not more:
+            await self._audit(self._status)
+        await self._send(message)
+
+    async def _complete(self, start: HTTPResponseStartEvent, body: bytes) -> None:
+        spec = self._call.spec
+        status = int(start["status"])
+        if spec is not None:
+            headers = MutableScopeHeaders.from_message(start)
+            # 11. response masking
+            if spec.fields and headers.get("content-type", "").startswith("application/json"):
+                body = mask_response(spec, self._subject, body)
+            # 12. response signature (A2, client calls)
+            if (
+                spec.level == "A2"
+                and self._verified is not None
+                and self._signed_request is not None
+            ):
+                plain = {name.lower(): value for name, value in headers.items()}
+                added = sign_response(
+                    self._controls.response_keys,
+                    status,
+                    plain,
+                    body,
+                    self._signed_request,
+                    self._verified,
+                )
+                for name, value in added.items():
+                    headers[name] = value
+            headers["content-length"] = str(len(body))
+            # 13. audit record, committed before the response leaves
+            try:
+                await self._audit(status)
+            except AuditWriteFailed:
+                start, body = _audit_unavailable(start, self._call.request_id)
+        self._call.responded = True
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _audit(self, status: int) -> None:
+        spec = self._call.spec
+        if spec is None or not spec.audited:
+            return
+        await audit_call(
+            self._controls,
+            spec=spec,
+            subject=self._subject,
+            method=self._method,
+            status=status,
+            started=self._call.started,
+            request_id=self._call.request_id,
+            client_ip=self._call.client_ip,
+        )
+
+
+def _audit_unavailable(
+    start: HTTPResponseStartEvent, request_id: str
+) -> tuple[HTTPResponseStartEvent, bytes]:
+    body = msgspec.json.encode(
+        {
+            "type": f"/problems/{AUDIT_UNAVAILABLE.slug}",
+            "title": AUDIT_UNAVAILABLE.title,
+            "status": AUDIT_UNAVAILABLE.status,
+            "detail": AUDIT_UNAVAILABLE.description,
+            "request_id": request_id,
+        }
+    )
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    replaced: Any = {"type": "http.response.start", "status": 503, "headers": headers}
+    del start
+    return replaced, body
+
+
+def _failure_status(exc: BaseException) -> tuple[int, str | None]:
+    if isinstance(exc, ProblemError):
+        return exc.kind.status, exc.kind.slug
+    if isinstance(exc, HTTPException):
+        return exc.status_code, None
+    return 500, None
+
+
+async def audit_failure(
+    controls: GatewayControls,
+    scope: Scope,
+    call: GatewayCall,
+    subject: AuthSubject | None,
+    exc: BaseException,
+) -> None:
+    """Record a call that ended in an exception (refusals of steps 2-9 and handler errors)."""
+    spec = call.spec
+    if call.responded or spec is None or not spec.audited:
+        return
+    status, problem = _failure_status(exc)
+    with contextlib.suppress(AuditWriteFailed):  # refused anyway; the writer logged the batch
+        await audit_call(
+            controls,
+            spec=spec,
+            subject=subject,
+            method=str(scope.get("method", "")),
+            status=status,
+            started=call.started,
+            request_id=call.request_id,
+            client_ip=call.client_ip,
+            problem=problem,
+        )
+    if status in {401, 403, 429}:
+        await report_refusal(
+            controls, subject=subject, problem=problem, status=status, client_ip=call.client_ip
+        )

@@ -1,0 +1,132 @@
+"""Push and bulk-file collection: the same normalisers and consent gate as a pull (7.3.2 c)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+
+import httpx
+import msgspec
+import pytest
+from connectors.payroll.simulator import upstream_table as payroll_table
+from connectors.personas import PersonaProfile, persona
+from connectors.tax.simulator import upstream_table as tax_table
+from litestar import Litestar
+from sqlalchemy import select
+from tests.builders import member_client
+from tests.scenario_builders import create_consent, every_item
+
+from puhui.scenario.models import ScenarioRecord
+from puhui.scenario.sandbox import sandbox_config
+
+pytestmark = pytest.mark.anyio
+HEALTHY = persona(PersonaProfile.HEALTHY)
+DECLINING = persona(PersonaProfile.DECLINING)
+
+
+def _raw(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    return [{k: v for k, v in r.items() if k != "_key"} for r in rows]
+
+
+async def _instance(partner: httpx.AsyncClient, connector: str) -> str:
+    response = await partner.post(
+        "/api/v1/connector-instances",
+        json={
+            "name": f"{connector}-files",
+            "connector": connector,
+            "config": sandbox_config(connector, "http://127.0.0.1:9"),
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _by_consent(app: Litestar, consent_id: str) -> list[ScenarioRecord]:
+    async with app.state.db.unit_of_work() as session:
+        stmt = select(ScenarioRecord).where(ScenarioRecord.consent_id == consent_id)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def test_a_push_is_normalised_and_stored_with_its_channel(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    partner, tenant, _member = await member_client(app, ["developer"])
+    instance = await _instance(partner, "payroll")
+    consent = await create_consent(app, tenant, HEALTHY.uscc, every_item("payroll"))
+    mine = _raw(payroll_table()["payroll-months"][HEALTHY.uscc])
+    foreign = _raw(payroll_table()["payroll-months"][DECLINING.uscc])[:2]
+    body = {"consent_id": str(consent.id), "stream": "payroll_months", "items": mine + foreign}
+    response = await partner.post(
+        f"/api/v1/connector-instances/{instance}/pushes",
+        content=msgspec.json.encode(body),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["channel"] == "push_webhook"
+    assert run["outcome"] == "succeeded"
+    stored = await _by_consent(app, str(consent.id))
+    assert len(stored) == HEALTHY.months_of_history
+    assert {r.collection_channel for r in stored} == {"push_webhook"}
+    assert {r.uscc for r in stored} == {HEALTHY.uscc}  # rows about others are never taken
+    quality = await partner.get(f"/api/v1/connector-instances/{instance}/syncs/{run['id']}/quality")
+    report = quality.json()[0]
+    assert report["rejection_reasons"]["foreign_subject"] == 2
+    assert report["duplicates_removed"] >= 1
+
+
+async def test_a_push_without_consent_for_the_stream_is_refused(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    partner, tenant, _member = await member_client(app, ["owner"])
+    instance = await _instance(partner, "payroll")
+    consent = await create_consent(app, tenant, HEALTHY.uscc, {"payroll": ["social_insurance"]})
+    body = {"consent_id": str(consent.id), "stream": "payroll_months", "items": [{}]}
+    response = await partner.post(f"/api/v1/connector-instances/{instance}/pushes", json=body)
+    assert response.status_code == 403
+    assert await _by_consent(app, str(consent.id)) == []
+
+
+async def test_a_connector_without_push_mode_refuses_pushes(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    partner, tenant, _member = await member_client(app, ["owner"])
+    instance = await _instance(partner, "tax")
+    consent = await create_consent(app, tenant, HEALTHY.uscc, every_item("tax"))
+    body = {"consent_id": str(consent.id), "stream": "vat_returns", "items": []}
+    response = await partner.post(f"/api/v1/connector-instances/{instance}/pushes", json=body)
+    assert response.status_code == 409
+
+
+async def test_a_bulk_file_keeps_only_rows_under_a_named_consent(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    partner, tenant, _member = await member_client(app, ["owner"])
+    instance = await _instance(partner, "tax")
+    consent = await create_consent(app, tenant, HEALTHY.uscc, every_item("tax"))
+    rows = _raw(tax_table()["vat-returns"][HEALTHY.uscc]) + _raw(
+        tax_table()["vat-returns"][DECLINING.uscc]
+    )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    response = await partner.post(
+        f"/api/v1/connector-instances/{instance}/imports",
+        json={
+            "stream": "vat_returns",
+            "format": "csv",
+            "consent_ids": [str(consent.id)],
+            "content": out.getvalue(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["channel"] == "bulk_file"
+    stored = await _by_consent(app, str(consent.id))
+    assert {r.uscc for r in stored} == {HEALTHY.uscc}
+    assert {r.collection_channel for r in stored} == {"bulk_file"}
+    assert len(stored) == HEALTHY.months_of_history
+    quality = await partner.get(f"/api/v1/connector-instances/{instance}/syncs/{run['id']}/quality")
+    assert quality.json()[0]["rejection_reasons"]["no_consent"] == DECLINING.months_of_history
