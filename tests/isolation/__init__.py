@@ -9,9 +9,24 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from tests.isolation.registry import REGISTRY, Registry, Victim, register_body, register_builder
+from tests.isolation.registry import (
+    REGISTRY,
+    Registry,
+    Victim,
+    register_body,
+    register_builder,
+    register_caller,
+)
 
-__all__ = ["REGISTRY", "Registry", "Victim", "load_registry", "register_body", "register_builder"]
+__all__ = [
+    "REGISTRY",
+    "Registry",
+    "Victim",
+    "load_registry",
+    "register_body",
+    "register_builder",
+    "register_caller",
+]
 
 
 def load_registry() -> Registry:

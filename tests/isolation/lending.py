@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from litestar import Litestar
 
 from puhui.clock import utcnow
 from puhui.lending.models import Application, ApplicationStatus, Offer, OfferStatus
 from puhui.tenancy.models import Tenant
-from tests.isolation.registry import Victim, register_body, register_builder
-from tests.lending_builders import new_uscc
+from tests.builders import row_snapshot
+from tests.isolation.registry import Victim, register_body, register_builder, register_caller
+from tests.lending_builders import LENDING_SCOPES, consented_caller, new_uscc
 
 
 @register_builder("offer")
@@ -62,3 +64,16 @@ async def application(app: Litestar, tenant: Tenant) -> Victim:
 
 
 register_body("WithdrawApplication", {"reason": "withdrawn by an attacker"})
+
+
+async def _consented_attacker(
+    app: Litestar, attacker: Tenant, victim: Victim, scopes: frozenset[str]
+) -> httpx.AsyncClient:
+    """The attacker even holds an authorised consent of the same enterprise."""
+    row = await row_snapshot(app, victim.model, victim.row_id)
+    assert row is not None
+    return await consented_caller(app, attacker, str(row["uscc"]), scopes or LENDING_SCOPES)
+
+
+register_caller("offer")(_consented_attacker)
+register_caller("application")(_consented_attacker)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from litestar import Litestar
 
 from puhui.tenancy.models import Tenant
@@ -27,6 +28,8 @@ class Victim:
 
 
 Builder = Callable[[Litestar, Tenant], Awaitable[Victim]]
+# (app, attacker tenant, victim, scopes) -> an HTTP client acting for the attacker's OAuth client
+Caller = Callable[[Litestar, Tenant, Victim, frozenset[str]], Awaitable[httpx.AsyncClient]]
 
 
 @dataclass
@@ -34,6 +37,10 @@ class Registry:
     builders: dict[str, Builder] = field(default_factory=dict)
     # operationId -> a body that would be valid were the resource the caller's own
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # resource -> how to build the attacking client for audience-"client" routes, when the
+    # default (an OAuth client with the route's scopes, no consent) would be refused for a
+    # reason other than ownership
+    callers: dict[str, Caller] = field(default_factory=dict)
 
 
 REGISTRY = Registry()
@@ -42,6 +49,14 @@ REGISTRY = Registry()
 def register_builder(resource: str) -> Callable[[Builder], Builder]:
     def wrap(fn: Builder) -> Builder:
         REGISTRY.builders[resource] = fn
+        return fn
+
+    return wrap
+
+
+def register_caller(resource: str) -> Callable[[Caller], Caller]:
+    def wrap(fn: Caller) -> Caller:
+        REGISTRY.callers[resource] = fn
         return fn
 
     return wrap

@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from tests.builders import create_tenant, member_client, row_snapshot
 from tests.isolation import load_registry
+from tests.oauth_builders import client_caller
 
 from puhui.gateway.catalogue import ApiSpec, spec_of
 
@@ -53,7 +54,7 @@ async def test_another_tenants_credentials_get_404_and_change_nothing(
     routes = tenant_scoped_routes(app)
     registry = load_registry()
     victim_tenant = await create_tenant(app)
-    attacker, _tenant, _member = await member_client(app, _ALL_PARTNER_ROLES)
+    member_attacker, attacker_tenant, _member = await member_client(app, _ALL_PARTNER_ROLES)
     failures: list[str] = []
     for method, path, handler, spec in routes:
         builder = registry.builders.get(spec.resource or "")
@@ -70,6 +71,18 @@ async def test_another_tenants_credentials_get_404_and_change_nothing(
                 failures.append(f"{method} {path}: no sample body for {spec.operation_id}")
                 continue
             kwargs["json"] = body
+        # Partner-app routes are attacked by an OAuth client of the attacker's tenant holding every
+        # scope the route needs (and, where a domain registers one, a consent for the same
+        # enterprise): everything is in order except who owns the row.
+        if spec.audience == "client":
+            make = registry.callers.get(spec.resource or "")
+            attacker = (
+                await make(app, attacker_tenant, victim, spec.scopes)
+                if make
+                else await client_caller(app, attacker_tenant, spec.scopes)
+            )
+        else:
+            attacker = member_attacker
         before = await row_snapshot(app, victim.model, victim.row_id)
         response = await attacker.request(method, url, **kwargs)
         after = await row_snapshot(app, victim.model, victim.row_id)
