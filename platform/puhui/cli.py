@@ -85,7 +85,7 @@ def _print_welcome(settings: Settings, logins: list[Any]) -> None:
     for login in logins:
         table.add_row(login.tenant, login.email, ", ".join(login.roles))
     console.print(table)
-    console.print(f"Portal:    {settings.issuer}/portal   (partners; sign up or use a log-in above)")
+    console.print(f"Portal:    {settings.issuer}/portal   (partners: sign up, or a log-in above)")
     console.print(f"Console:   {settings.issuer}/console  (bank staff)")
     console.print(f"Consents:  {settings.issuer}/consent-centre  (SME customers)")
     console.print(f"API:       {settings.issuer}/api/v1/catalogue")
