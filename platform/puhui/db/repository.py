@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +50,3 @@ class Repository(Generic[M]):
 
     async def flush(self) -> None:
         await self.session.flush()
-
-    @staticmethod
-    def fields(obj: Any) -> dict[str, Any]:
-        return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
