@@ -45,6 +45,16 @@ async def _recreate_pg_database(base_url: str, name: str) -> str:
     return f"{head}/{name}"
 
 
+async def _drop_pg_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def fresh_database_url(tmp: Path, label: str) -> str:
     """A new, empty database: a SQLite file, or a PostgreSQL database named after the label."""
     if PG_URL:
@@ -62,6 +72,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         database_url=database_url,
         redis_url=REDIS_URL,
         environment="test",
+        jobs_enabled=False,  # tests run jobs explicitly, never on a background timer
         log_json=True,
         log_level="WARNING",
         **overrides,
@@ -70,16 +81,20 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session")
 def worker_label(request: pytest.FixtureRequest) -> str:
-    # xdist names workers gw0, gw1, ...; a plain run is "main".
-    return "test_" + str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+    # xdist names workers gw0, gw1, ...; a plain run is "main" plus its process id, so that two
+    # plain runs at once (two developers' terminals) never drop each other's PostgreSQL database.
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    return "test_" + str(worker or f"main{os.getpid()}")
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, worker_label: str) -> Settings:
+def settings(tmp_path_factory: pytest.TempPathFactory, worker_label: str) -> Iterator[Settings]:
     url = fresh_database_url(tmp_path_factory.mktemp("db"), worker_label)
     s = make_settings(url)
     upgrade(s)
-    return s
+    yield s
+    if PG_URL and worker_label.startswith("test_main"):  # a plain run's database is its own
+        asyncio.run(_drop_pg_database(PG_URL, f"puhui_{worker_label}"))
 
 
 @pytest.fixture

@@ -29,7 +29,10 @@ from puhui.gateway.steps import GatewayControls
 from puhui.health.controllers import HealthController
 from puhui.identity.controllers import SessionController
 from puhui.identity.sessions import SessionStore
+from puhui.jobs import JobContext
+from puhui.jobs.scheduler import scheduler
 from puhui.lending.controllers import lending_router
+from puhui.notify import require_notifier
 from puhui.oauth.router import oauth_router
 from puhui.observability import configure_logging
 from puhui.scenario.wiring import sandbox_upstreams, scenario_router
@@ -91,6 +94,7 @@ def _openapi_config() -> OpenAPIConfig:
 
 def create_app(settings: Settings | None = None, *, session_store: Store | None = None) -> Litestar:
     settings = settings or get_settings()
+    require_notifier(settings)  # production never starts on the sandbox notifier
     configure_logging(settings.log_level, json=settings.log_json)
     install_keyring(data_keyring(settings))
     engine = create_engine(settings)
@@ -126,7 +130,12 @@ def create_app(settings: Settings | None = None, *, session_store: Store | None 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         try:
-            yield
+            if settings.jobs_enabled:
+                context = JobContext(settings=settings, db=db, redis=redis_client)
+                async with scheduler(context, tick_seconds=settings.jobs_tick_seconds):
+                    yield
+            else:
+                yield
         finally:
             await gateway.audit.close()
             await engine.dispose()

@@ -59,6 +59,12 @@ def serve(host: str | None, port: int | None, workers: int | None, setup: bool) 
     import uvicorn
 
     settings = _settings()
+    from puhui.notify import NotifierNotConfigured, require_notifier
+
+    try:  # before any worker starts: production never runs on the sandbox notifier
+        require_notifier(settings)
+    except NotifierNotConfigured as exc:
+        raise click.ClickException(str(exc)) from None
     if setup:
         _upgrade(settings)
         logins = _seed(settings)
@@ -307,6 +313,9 @@ def _attach_domain_groups() -> None:
     else:
         keys.add_command(rotate_data)
         main.add_command(keys)
+    from puhui.jobs.cli import jobs as scheduled_jobs
+
+    main.add_command(scheduled_jobs)
     from puhui.scenario.cli import connector, jobs
 
     main.add_command(connector)

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     consent_max_validity_days: int = 365
     # Loan servicing: the core-banking payment rail (the sandbox simulator by default).
     corebank_url: str = "http://127.0.0.1:8790"
+    # Scheduled jobs (puhui.jobs): run in-process by every worker, one runner per job via a lease.
+    jobs_enabled: bool = True
+    jobs_tick_seconds: int = 30
 
     def __post_init__(self) -> None:
         scheme = urlsplit(self.database_url).scheme
@@ -108,6 +111,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "signature_skew_seconds",
             "audit_flush_ms",
             "audit_batch_size",
+            "jobs_tick_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"PUHUI_{name.upper()} must be positive")
