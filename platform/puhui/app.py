@@ -30,6 +30,7 @@ from puhui.health.controllers import HealthController
 from puhui.identity.controllers import SessionController
 from puhui.identity.sessions import SessionStore
 from puhui.jobs import JobContext
+from puhui.jobs.controllers import jobs_router
 from puhui.jobs.scheduler import scheduler
 from puhui.lending.controllers import lending_router
 from puhui.notify import require_notifier
@@ -58,6 +59,7 @@ def domain_routers() -> Sequence[Router]:
         scenario_router(),
         security_router(),
         servicing_router(),
+        jobs_router(),
         portal_router(),
     ]
 
@@ -81,6 +83,13 @@ def _openapi_config() -> OpenAPIConfig:
                     name="puhui_session",
                     security_scheme_in="cookie",
                     description="Portal session cookie; unsafe methods also need X-CSRF-Token.",
+                ),
+                "customerSession": SecurityScheme(
+                    type="apiKey",
+                    name="puhui_customer",
+                    security_scheme_in="cookie",
+                    description="Consent-centre customer session cookie; unsafe methods also "
+                    "need the session's X-CSRF-Token.",
                 ),
                 "oauth2": SecurityScheme(
                     type="oauth2",

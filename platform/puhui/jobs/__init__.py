@@ -257,3 +257,18 @@ async def run_job(
         finished_at=finished,
         error=error,
     )
+
+
+@periodic(
+    "jobs.prune-history", every=timedelta(days=1), help="Delete job-run history older than 90 days."
+)
+async def prune_history(ctx: JobContext) -> int:
+    """Run history is for operators' diagnosis, not a record of business: keep 90 days."""
+    from sqlalchemy import delete
+
+    cutoff = utcnow() - timedelta(days=90)
+    async with ctx.db.unit_of_work() as session:
+        result = await session.execute(
+            delete(JobRun).where(JobRun.started_at < cutoff, JobRun.outcome != "running")
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

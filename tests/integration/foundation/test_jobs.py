@@ -185,3 +185,46 @@ def test_cli_lists_and_explains_jobs() -> None:
         helped = runner.invoke(main, ["jobs", command, "--help"])
         assert helped.exit_code == 0
         assert "Usage" in helped.output
+
+
+async def test_operators_see_jobs_and_their_last_run(
+    app: Litestar, client: object, test_jobs: None
+) -> None:
+    from tests.builders import member_client
+
+    from puhui.tenancy.models import TenantKind
+
+    await _reset(app, "test.fail")
+    await run_job("test.fail", _ctx(app))
+    staff, _, _ = await member_client(app, ("operator",), kind=TenantKind.BANK)
+    listed = await staff.get("/api/v1/operator/jobs")
+    assert listed.status_code == 200, listed.text
+    by_name = {job["name"]: job for job in listed.json()}
+    assert by_name["test.fail"]["last_run"]["outcome"] == "failed"
+    assert by_name["test.fail"]["every_seconds"] == 3600
+    assert by_name["test.count"]["running"] is False
+    assert "jobs.prune-history" in by_name
+    partner, _, _ = await member_client(app, ("owner",))
+    refused = await partner.get("/api/v1/operator/jobs")
+    assert refused.status_code in {403, 404}
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_history_older_than_90_days_is_pruned(app: Litestar) -> None:
+    from puhui.clock import utcnow
+
+    old = utcnow() - timedelta(days=91)
+    async with app.state.db.unit_of_work() as session:
+        session.add(
+            JobRun(
+                name="test.old",
+                trigger="schedule",
+                holder="h",
+                started_at=old,
+                finished_at=old,
+                outcome="ok",
+                handled=0,
+            )
+        )
+    await run_job("jobs.prune-history", _ctx(app))
+    assert await _runs(app, "test.old") == []
