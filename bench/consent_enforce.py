@@ -2,7 +2,9 @@
 
 Times ``ConsentBoard.current`` for one authorised consent: without Redis (in-process copy checked
 against the row's version stamp, one indexed column read), with Redis (one GET, no database),
-and, for comparison, a full ORM reload of the consent row. SQLite in a temporary directory by
+and, for comparison, a full ORM reload of the consent row. Also times counting one use of the
+consent (use frequency, on calls to operations that declare scopes): the database upsert without
+Redis, one pipelined INCR + EXPIRE with Redis. SQLite in a temporary directory by
 default; --database-url must name a scratch database (it is migrated and gets one tenant and
 one consent); --redis-url adds the Redis path.
 
@@ -34,6 +36,7 @@ from puhui.clock import utcnow  # noqa: E402
 from puhui.config import Settings, load_settings  # noqa: E402
 from puhui.consent.models import Consent, ConsentStatus  # noqa: E402
 from puhui.consent.status import ConsentBoard  # noqa: E402
+from puhui.consent.usage import ConsentUses  # noqa: E402
 from puhui.db.engine import create_engine  # noqa: E402
 from puhui.db.migrate import upgrade  # noqa: E402
 from puhui.db.session import SessionFactory  # noqa: E402
@@ -60,7 +63,7 @@ async def _seed(db: SessionFactory) -> tuple[uuid.UUID, uuid.UUID]:
             purposes=["credit_assessment"],
             data_items=[{"source": "tax", "items": ["vat_returns"], "lookback_months": 24}],
             validity_days=90,
-            uses_per_day=10,
+            uses_per_day=1_000_000,
             authorise_by=now,
             granted_at=now,
             valid_until=now + timedelta(days=90),
@@ -105,6 +108,10 @@ async def run(calls: int, settings: Settings, redis_url: str | None) -> dict[str
             return row
 
         results["full ORM reload"] = await _time(calls, full_reload)
+        database_uses = ConsentUses(db)
+        results["use count (DB upsert)"] = await _time(
+            calls, lambda: database_uses.record(consent_id)
+        )
         if redis_url:
             from redis.asyncio import Redis
 
@@ -114,8 +121,14 @@ async def run(calls: int, settings: Settings, redis_url: str | None) -> dict[str
                 results["Redis GET"] = await _time(
                     calls, lambda: shared.current(session, consent_id)
                 )
+                redis_uses = ConsentUses(db, redis)
+                results["use count (Redis INCR)"] = await _time(
+                    calls, lambda: redis_uses.record(consent_id)
+                )
             finally:
                 await redis.delete(ConsentBoard.key(consent_id))
+                for key in await redis.keys(f"puhui:consent-uses:{consent_id}:*"):
+                    await redis.delete(key)
                 await redis.aclose()
     finally:
         await session.close()
@@ -146,9 +159,10 @@ def main() -> None:
     print(f"{'path':<26}{'mean µs':>10}{'p50 µs':>10}{'p99 µs':>10}")
     for name, row in report["results"].items():
         print(f"{name:<26}{row['mean_us']:>10}{row['p50_us']:>10}{row['p99_us']:>10}")
-    out = ROOT / "bench" / "results" / "consent_enforce.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if not args.quick:  # a smoke check never overwrites the recorded results
+        out = ROOT / "bench" / "results" / "consent_enforce.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

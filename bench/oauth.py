@@ -11,7 +11,7 @@ from a separate process through httpx with bounded concurrency. Scenarios, same 
 
 Public per-IP and per-client rate limits are kept out of the figures by spreading the load over
 X-Forwarded-For addresses (the loopback proxy is trusted) and over premium-plan clients.
-Writes bench/results/oauth.json. `--quick` runs short rounds for CI smoke checks.
+Writes bench/results/oauth.json. `--quick` runs short rounds for CI smoke checks (printed only).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def _env(workdir: Path, port: int) -> dict[str, str]:
         "PUHUI_LOG_LEVEL": "WARNING",
         "PUHUI_TRUSTED_PROXIES": "127.0.0.1/32",
         "PUHUI_REDIS_URL": "",
+        "PUHUI_JOBS_ENABLED": "false",  # no scheduled jobs competing with the measured calls
     }
 
 
@@ -369,8 +370,9 @@ def main() -> None:
         "scenarios": results,
         "resource_dpop_minus_bare_mean_ms": overhead,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n")
+    if not args.quick:  # a smoke check never overwrites the recorded results
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"{'scenario':<18}{'ok/s':>10}{'mean ms':>10}{'p50 ms':>10}{'p99 ms':>10}  statuses")
     for name, row in results.items():
         print(
@@ -378,7 +380,8 @@ def main() -> None:
             f"{row['p99_ms']!s:>10}  {row['statuses']}"
         )
     print(f"DPoP-bound resource call minus bare endpoint (mean): {overhead} ms")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    if not args.quick:
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

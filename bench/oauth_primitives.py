@@ -2,7 +2,7 @@
 
 Budget (ARCHITECTURE.md decision 5): a JWT verify costs 85-145 µs on these machines, which is
 why verified tokens are cached until `exp`; a cache hit should cost a few µs.
-Writes bench/results/oauth_primitives.json. `--quick` runs a smaller sample for CI smoke checks.
+Writes bench/results/oauth_primitives.json; `--quick` (a smaller sample, CI smoke) only prints.
 """
 
 from __future__ import annotations
@@ -172,8 +172,9 @@ def main() -> None:
         "operations": operations,
         "targets_us": TARGETS_US,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    if not args.quick:  # a smoke check never overwrites the recorded results
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
     print(f"{'operation (µs per op)':<34}{'mean':>10}{'p50':>10}{'p99':>10}{'target':>10}")
     for name, summary in operations.items():
@@ -182,7 +183,8 @@ def main() -> None:
             f"{name:<34}{summary['mean_us']:>10}{summary['p50_us']:>10}{summary['p99_us']:>10}"
             f"{f'<= {target:g}' if target else '':>10}"
         )
-    print(f"wrote {RESULTS}")
+    if not args.quick:
+        print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

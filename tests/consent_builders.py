@@ -161,3 +161,18 @@ async def customer_signs_in(
     assert login.status_code == 200, login.text
     code = await latest_code(app, customer.user.id)
     return await http.post(f"{base}/code", data={"code": code, "_csrf": form_token(login.text)})
+
+
+async def customer_revokes_in_the_centre(
+    app: Litestar, browser: httpx.AsyncClient, customer: Customer, consent_id: str
+) -> httpx.Response:
+    """Sign in to the consent centre with ``browser`` and revoke the consent in one step."""
+    start = await browser.get("/consent-centre/")
+    assert start.status_code == 200, start.text
+    signed_in = await customer_signs_in(app, browser, customer, start=start.text)
+    assert signed_in.status_code == 303, signed_in.text
+    centre = await browser.get("/consent-centre/")
+    assert consent_id in centre.text
+    return await browser.post(
+        f"/consent-centre/consents/{consent_id}/revoke", data={"_csrf": form_token(centre.text)}
+    )

@@ -42,6 +42,7 @@ from puhui.customers.service import (
 )
 from puhui.customers.sessions import (
     CENTRE_COOKIE,
+    CUSTOMER_SESSION_OPT,
     csrf_for,
     end_session,
     find_session,
@@ -50,6 +51,7 @@ from puhui.customers.sessions import (
 from puhui.db.session import tenant_bypass
 from puhui.errors import ProblemError
 from puhui.notify import load_notifier
+from puhui.oauth.runtime import oauth_runtime
 from puhui.security.masking import mask_phone
 from puhui.tenancy.models import Tenant
 
@@ -95,6 +97,7 @@ def _cookie(token: str, request: Request[Any, Any, Any], lifetime: timedelta) ->
 class ConsentCentrePages(Controller):
     path = _PATH
     include_in_schema = False
+    opt = CUSTOMER_SESSION_OPT
 
     def _login_page(
         self,
@@ -287,6 +290,7 @@ class ConsentCentrePages(Controller):
                         consent,
                         actor="customer",
                         issuer=state.settings.issuer,
+                        tokens=oauth_runtime(state),
                     )
                 except ProblemError:
                     return Redirect(f"{_PATH}/", status_code=303)

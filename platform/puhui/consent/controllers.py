@@ -27,11 +27,12 @@ from puhui.consent.schemas import (
 from puhui.consent.service import amend_consent, create_consent, revoke_consent
 from puhui.consent.status import board_of
 from puhui.customers.models import CustomerUser
-from puhui.customers.sessions import csrf_for
+from puhui.customers.sessions import CUSTOMER_SESSION_OPT, csrf_for
 from puhui.db.session import tenant_bypass
 from puhui.deps import Db, Subject
 from puhui.errors import CSRF, AuthenticationRequired, NotFound, ProblemError
 from puhui.gateway.catalogue import declare
+from puhui.oauth.runtime import oauth_runtime
 from puhui.tenancy.subject import AuthSubject
 
 __all__ = ["ConsentController", "CustomerConsentController", "consent_read", "receipt_read"]
@@ -157,6 +158,7 @@ class ConsentController(Controller):
             subject=subject,
             reason=data.reason,
             issuer=request.app.state.settings.issuer,
+            tokens=oauth_runtime(request.app.state),
         )
         return consent_read(consent)
 
@@ -190,14 +192,20 @@ async def _customer(
     return user
 
 
+def _customer_route(**kwargs: Any) -> dict[str, Any]:
+    """A customer API route: declared like any other, secured by the consent-centre cookie."""
+    return {**declare(**kwargs), "security": [{"customerSession": []}]}
+
+
 class CustomerConsentController(Controller):
     """The customer's own consents across partners (consent-centre session)."""
 
     path = "/api/v1/customer/consents"
+    opt = CUSTOMER_SESSION_OPT
 
     @get(
         "/",
-        **declare(
+        **_customer_route(
             operation_id="ListMyConsents",
             summary="Every consent I have given or refused",
             tag="Consent",
@@ -219,7 +227,7 @@ class CustomerConsentController(Controller):
 
     @get(
         "/{consent_id:uuid}/receipts",
-        **declare(
+        **_customer_route(
             operation_id="ListMyConsentReceipts",
             summary="The receipts of one of my consents",
             tag="Consent",
@@ -247,7 +255,7 @@ class CustomerConsentController(Controller):
     @post(
         "/{consent_id:uuid}/revoke",
         status_code=200,
-        **declare(
+        **_customer_route(
             operation_id="RevokeMyConsent",
             summary="Revoke one of my consents, at once",
             tag="Consent",
@@ -275,12 +283,13 @@ class CustomerConsentController(Controller):
                     consent,
                     actor="customer",
                     issuer=state.settings.issuer,
+                    tokens=oauth_runtime(state),
                 )
                 return consent_read(consent)
 
     @patch(
         "/{consent_id:uuid}",
-        **declare(
+        **_customer_route(
             operation_id="AmendMyConsent",
             summary="Narrow one of my consents to fewer data items, at once",
             tag="Consent",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, event
+from sqlalchemy import JSON, Date, Enum, ForeignKey, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puhui.db.base import Base, TenantOwned, Versioned
@@ -23,6 +23,7 @@ __all__ = [
     "ConsentPurpose",
     "ConsentReceipt",
     "ConsentStatus",
+    "ConsentUse",
     "HistoryIsAppendOnly",
 ]
 
@@ -109,6 +110,23 @@ class ConsentReceipt(TenantOwned, Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical document
     signature: Mapped[str] = mapped_column(String(64))  # keyed HMAC of the digest
+
+
+class ConsentUse(Base):
+    """How often a consent was used on one bank day (China Standard Time): enforces use frequency.
+
+    Only the database fallback of the counter (without Redis); one row per consent and day,
+    incremented atomically by the consent step of the gateway.
+    """
+
+    __tablename__ = "consent_uses"
+    __table_args__ = (UniqueConstraint("consent_id", "day"),)
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("consents.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    uses: Mapped[int] = mapped_column()
 
 
 class HistoryIsAppendOnly(RuntimeError):

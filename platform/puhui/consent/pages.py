@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
+from partner_portal.csp import allow_form_targets
 from partner_portal.rendering import locale_of, page
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,7 @@ from puhui.customers.service import (
 )
 from puhui.customers.sessions import (
     AUTHORIZE_COOKIE,
+    CUSTOMER_SESSION_OPT,
     csrf_for,
     end_session,
     find_session,
@@ -134,6 +136,7 @@ async def _parties(
 class AuthorizePages(Controller):
     path = _PATH
     include_in_schema = False
+    opt = CUSTOMER_SESSION_OPT
 
     @get("/")
     async def start(
@@ -348,26 +351,32 @@ class AuthorizePages(Controller):
                 error=problem_words(request, failure),
                 status=failure.kind.status,
             )
-        return self._review_page(request, csrf_for(token), view)
+        return self._review_page(request, csrf_for(token), view, pushed.request.redirect_uri)
 
     @staticmethod
     def _review_page(
         request: Request[Any, Any, Any],
         csrf: str,
         view: Any,
+        redirect_uri: str,
         *,
         error: str | None = None,
         status: int = 200,
-    ) -> Template:
-        return page(
-            request,
-            "consent/review.html",
-            status_code=status,
-            csrf_token=csrf,
-            action=f"{_PATH}/decision",
-            consent=view,
-            centre_url=f"{request.app.state.settings.issuer}/consent-centre",
-            error=error,
+    ) -> Response[Any]:
+        # The decision answers with a 303 to the client's redirect_uri, and Chromium applies
+        # form-action to that redirect: the page names the (registered) redirect origin.
+        return allow_form_targets(
+            page(
+                request,
+                "consent/review.html",
+                status_code=status,
+                csrf_token=csrf,
+                action=f"{_PATH}/decision",
+                consent=view,
+                centre_url=f"{request.app.state.settings.issuer}/consent-centre",
+                error=error,
+            ),
+            redirect_uri,
         )
 
     @post("/decision", status_code=303)
@@ -404,6 +413,7 @@ class AuthorizePages(Controller):
                         request,
                         data.csrf,
                         view,
+                        pushed.request.redirect_uri,
                         error="consent.review.marketing_needed",
                         status=422,
                     )

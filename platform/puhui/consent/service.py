@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from connectors.uscc import is_valid_uscc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +34,13 @@ from puhui.consent.status import ConsentBoard
 from puhui.customers.models import CustomerUser, Enterprise
 from puhui.customers.repository import EnterpriseRepository
 from puhui.errors import Conflict, FieldError, Forbidden, InvalidRequest
+from puhui.oauth.families import revoke_consent_grants
 from puhui.tenancy.models import Tenant
 from puhui.tenancy.subject import AuthSubject
 from puhui.webhooks import record_partner_event
+
+if TYPE_CHECKING:
+    from puhui.oauth.runtime import OAuthRuntime
 
 __all__ = [
     "AUTHORISE_WITHIN",
@@ -299,11 +304,17 @@ async def revoke_consent(
     issuer: str,
     subject: AuthSubject | None = None,
     reason: str | None = None,
+    tokens: OAuthRuntime | None = None,
 ) -> ConsentReceipt | None:
-    """Revoke at once (customer or partner); the partner is told by a ``consent.revoked`` event."""
+    """Revoke at once (customer or partner); the partner is told by a ``consent.revoked`` event.
+
+    With ``tokens`` (the OAuth runtime) every token family issued under the consent is revoked
+    too: its refresh tokens die and its access tokens go on the revocation list.
+    """
     was_authorised = consent.status is ConsentStatus.AUTHORISED
     _move(session, consent, ConsentStatus.REVOKED, actor, reason)
     await session.flush()
+    families = await revoke_consent_grants(session, tokens, consent.id) if tokens else 0
     receipt = (
         await _receipt(session, consent, ConsentEvent.REVOKED, issuer) if was_authorised else None
     )
@@ -326,7 +337,7 @@ async def revoke_consent(
         target_tenant_id=consent.tenant_id,
         target=f"consent:{consent.id}",
         reason=reason,
-        details={"by": actor},
+        details={"by": actor, "token_families_revoked": families},
     )
     await session.flush()
     await board.publish(consent)
@@ -334,12 +345,22 @@ async def revoke_consent(
 
 
 async def expire_consent(
-    session: AsyncSession, board: ConsentBoard, consent: Consent, *, issuer: str
+    session: AsyncSession,
+    board: ConsentBoard,
+    consent: Consent,
+    *,
+    issuer: str,
+    tokens: OAuthRuntime | None = None,
 ) -> ConsentReceipt | None:
-    """Validity (or the time to answer) has run out: expire, receipt if it was granted, tell."""
+    """Validity (or the time to answer) has run out: expire, receipt if it was granted, tell.
+
+    With ``tokens``, the token families issued under the consent are revoked as well.
+    """
     was_authorised = consent.status is ConsentStatus.AUTHORISED
     _move(session, consent, ConsentStatus.EXPIRED, "system", "validity ended")
     await session.flush()
+    if tokens is not None:
+        await revoke_consent_grants(session, tokens, consent.id)
     receipt = (
         await _receipt(session, consent, ConsentEvent.EXPIRED, issuer) if was_authorised else None
     )

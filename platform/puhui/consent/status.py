@@ -38,6 +38,7 @@ class ConsentState(msgspec.Struct, frozen=True, kw_only=True):
     tenant_id: uuid.UUID
     client_id: str
     customer_user_id: uuid.UUID | None
+    uses_per_day: int = 0  # 0: no limit known (a state written before the field existed)
 
     @classmethod
     def of(cls, consent: Consent) -> ConsentState:
@@ -49,6 +50,7 @@ class ConsentState(msgspec.Struct, frozen=True, kw_only=True):
             tenant_id=consent.tenant_id,
             client_id=consent.client_id,
             customer_user_id=consent.customer_user_id,
+            uses_per_day=consent.uses_per_day,
         )
 
     def is_active(self, now: datetime | None = None) -> bool:

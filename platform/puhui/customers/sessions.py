@@ -21,6 +21,7 @@ from puhui.security.keyring import keyring
 __all__ = [
     "AUTHORIZE_COOKIE",
     "CENTRE_COOKIE",
+    "CUSTOMER_SESSION_OPT",
     "csrf_for",
     "end_session",
     "find_session",
@@ -29,6 +30,9 @@ __all__ = [
 
 AUTHORIZE_COOKIE = "puhui_authorize"
 CENTRE_COOKIE = "puhui_customer"
+# Route option of every customer page and customer API route: they authenticate with (and check
+# the CSRF token of) a customer session, so the gateway's portal CSRF step leaves them alone.
+CUSTOMER_SESSION_OPT: dict[str, Any] = {"customer_session": True}
 
 
 def _hash(token: str) -> str:

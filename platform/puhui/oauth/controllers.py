@@ -29,6 +29,7 @@ from puhui.oauth.schemas import (
     ProductionApproval,
     SecretRotated,
 )
+from puhui.oauth.scopes import declared_scopes
 from puhui.oauth.service import introspect, push_authorization_request, revoke
 from puhui.oauth.token_endpoint import exchange
 
@@ -156,6 +157,23 @@ async def _revoke(
     return await revoke(session, runtime, dict(params), headers)
 
 
+def _metadata(request: AnyRequest) -> dict[str, Any]:
+    runtime = oauth_runtime(request.app.state)
+    return server_metadata(
+        runtime.issuer,
+        signing_algs=[runtime.keys.current().active.alg],
+        scopes=declared_scopes(request.app),
+    )
+
+
+def _public_keys(request: AnyRequest) -> dict[str, list[dict[str, Any]]]:
+    """Access-token keys, then the A2 response-signing keys (each with its kid and `use`)."""
+    token_keys = oauth_runtime(request.app.state).keys.current().public_jwks()["keys"]
+    response_keys = request.app.state.gateway.response_keys.current().public_jwks()["keys"]
+    by_kid = {key["kid"]: key for key in [*token_keys, *response_keys]}
+    return {"keys": list(by_kid.values())}
+
+
 class OAuthServerController(Controller):
     """The protocol endpoints: discovery, JWKS, PAR, token, introspection, revocation, DCR."""
 
@@ -164,21 +182,21 @@ class OAuthServerController(Controller):
         **_protocol("GetAuthorizationServerMetadata", "RFC 8414 server metadata", 1),
     )
     async def metadata(self, request: AnyRequest) -> dict[str, Any]:
-        runtime = oauth_runtime(request.app.state)
-        return server_metadata(runtime.issuer, signing_algs=[runtime.keys.current().active.alg])
+        return _metadata(request)
 
     @get(
         "/.well-known/openid-configuration",
         **_protocol("GetOpenIdConfiguration", "Server metadata at the OpenID location", 2),
     )
     async def openid_configuration(self, request: AnyRequest) -> dict[str, Any]:
-        runtime = oauth_runtime(request.app.state)
-        return server_metadata(runtime.issuer, signing_algs=[runtime.keys.current().active.alg])
+        return _metadata(request)
 
-    @get("/jwks.json", **_protocol("GetJwks", "The bank's token signing keys (JWKS)", 3))
+    @get(
+        "/jwks.json",
+        **_protocol("GetJwks", "The bank's token and response signing keys (JWKS)", 3),
+    )
     async def jwks(self, request: AnyRequest) -> Response[dict[str, Any]]:
-        keys = oauth_runtime(request.app.state).keys.current().public_jwks()
-        return Response(keys, headers={"Cache-Control": "public, max-age=300"})
+        return Response(_public_keys(request), headers={"Cache-Control": "public, max-age=300"})
 
     @post("/oauth/par", **_protocol("PushAuthorizationRequest", "RFC 9126 pushed request", 4))
     async def par(self, request: AnyRequest) -> Response[Any]:
@@ -294,9 +312,13 @@ class OAuthClientController(Controller):
         **_member("RevokeOAuthClient", "Revoke a client", 15),
     )
     async def revoke_client(
-        self, db: Db, subject: Subject, client_id: FromPath[uuid.UUID]
+        self, request: AnyRequest, db: Db, subject: Subject, client_id: FromPath[uuid.UUID]
     ) -> ClientRead:
-        return client_read(await ClientRegistry(db, subject).revoke(client_id))
+        client = await ClientRegistry(db, subject).revoke(client_id)
+        # Its live access tokens stop on the next call in every worker, not when a cache lapses.
+        runtime = oauth_runtime(request.app.state)
+        await runtime.revocations.revoke_client(client.client_id, session=db)
+        return client_read(client)
 
     @post(
         "/{client_id:uuid}/production-request",

@@ -11,7 +11,8 @@ from puhui.oauth.server import CLIENT_AUTH_METHODS
 __all__ = ["server_metadata"]
 
 
-def server_metadata(issuer: str, *, signing_algs: list[str]) -> dict[str, Any]:
+def server_metadata(issuer: str, *, signing_algs: list[str], scopes: list[str]) -> dict[str, Any]:
+    """`scopes`: the scope registry (`puhui.oauth.scopes.declared_scopes`)."""
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/oauth/authorize",
@@ -22,6 +23,7 @@ def server_metadata(issuer: str, *, signing_algs: list[str]) -> dict[str, Any]:
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "registration_endpoint": f"{issuer}/oauth/register",
         "jwks_uri": f"{issuer}/jwks.json",
+        "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],

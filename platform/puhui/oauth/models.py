@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from puhui.db.base import Base, TenantOwned, Versioned
@@ -18,6 +18,7 @@ __all__ = [
     "ClientStatus",
     "OAuthClient",
     "OAuthGrant",
+    "OAuthSharedEntry",
     "RefreshToken",
 ]
 
@@ -113,3 +114,18 @@ class RefreshToken(TenantOwned, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column()
     rotated_at: Mapped[datetime | None] = mapped_column()
+
+
+class OAuthSharedEntry(Base):
+    """One entry of the OAuth stores shared by the workers of one database (no Redis).
+
+    Keys are namespaced (`jti:`, `par:`, `revoked:`, `revoked-client:`); `value` holds a pushed
+    request (JSON) and is empty otherwise. Rows past `expires_at` are dead and purged by the job
+    `oauth.purge-shared-state`.
+    """
+
+    __tablename__ = "oauth_shared_entries"
+
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -13,15 +13,23 @@ from typing import Any
 
 from puhui.clock import utcnow
 from puhui.oauth.par import AuthorizationRequest, PushedAuthorizationRequest
+from puhui.oauth.revocation import CLIENT_REVOCATION_SPAN
 
-__all__ = ["RedisPushedRequestStore", "RedisReplayCache", "RedisRevocationList"]
+__all__ = [
+    "RedisPushedRequestStore",
+    "RedisReplayCache",
+    "RedisRevocationList",
+    "decode_pushed",
+    "encode_pushed",
+]
 
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _encode(pushed: PushedAuthorizationRequest) -> bytes:
+def encode_pushed(pushed: PushedAuthorizationRequest) -> bytes:
+    """A pushed request as JSON bytes (shared stores keep data, never pickles)."""
     request = asdict(pushed.request)
     request["scope"] = sorted(pushed.request.scope)
     return json.dumps(
@@ -34,7 +42,7 @@ def _encode(pushed: PushedAuthorizationRequest) -> bytes:
     ).encode()
 
 
-def _decode(raw: bytes) -> PushedAuthorizationRequest:
+def decode_pushed(raw: bytes) -> PushedAuthorizationRequest:
     # JSON, never pickle: what is read back from Redis is data, not code.
     doc = json.loads(raw)
     request = doc["request"]
@@ -72,7 +80,7 @@ class RedisPushedRequestStore:
     async def put(self, request: PushedAuthorizationRequest) -> None:
         await self._redis.set(
             self._namespace + request.request_uri,
-            _encode(request),
+            encode_pushed(request),
             pxat=_ms(request.expires_at),
         )
 
@@ -80,7 +88,7 @@ class RedisPushedRequestStore:
         raw = await self._redis.getdel(self._namespace + request_uri)
         if raw is None:
             return None
-        return _decode(raw)
+        return decode_pushed(raw)
 
 
 class RedisRevocationList:
@@ -89,11 +97,21 @@ class RedisRevocationList:
     def __init__(self, redis: Any, namespace: str = "puhui:oauth:revoked:") -> None:
         self._redis = redis
         self._namespace = namespace
+        self._client_namespace = namespace.rstrip(":") + "-client:"
 
-    async def revoke(self, jti: str, expires_at: datetime) -> None:
+    async def revoke(self, jti: str, expires_at: datetime, *, session: Any = None) -> None:
         await self._redis.set(
             self._namespace + jti, b"1", pxat=max(_ms(expires_at), _ms(utcnow()) + 1)
         )
 
-    async def is_revoked(self, jti: str) -> bool:
-        return bool(await self._redis.exists(self._namespace + jti))
+    async def revoke_client(self, client_id: str, *, session: Any = None) -> None:
+        until = utcnow() + CLIENT_REVOCATION_SPAN
+        await self._redis.set(self._client_namespace + client_id, b"1", pxat=_ms(until))
+
+    async def is_revoked(self, jti: str, client_id: str | None = None) -> bool:
+        # One round trip for both questions: EXISTS counts the keys that are present.
+        if client_id is None:
+            return bool(await self._redis.exists(self._namespace + jti))
+        return bool(
+            await self._redis.exists(self._namespace + jti, self._client_namespace + client_id)
+        )

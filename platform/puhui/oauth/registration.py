@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.audit import record_event
+from puhui.clock import utcnow
 from puhui.db.session import set_tenant
 from puhui.errors import InvalidRequest
 from puhui.oauth.clients import new_client_id, validate_jwks, validate_redirect_uris
@@ -19,6 +20,8 @@ from puhui.oauth.software_statement import InvalidSoftwareStatement, verify_soft
 from puhui.tenancy.models import Tenant, TenantStatus
 
 __all__ = ["register_client"]
+
+_STATEMENT_JTI = "software-statement:"
 
 
 def _refuse(description: str) -> OAuthError:
@@ -52,6 +55,11 @@ async def register_client(
         redirect_uris = validate_redirect_uris(statement.redirect_uris, sandbox=tenant.is_sandbox)
     except InvalidRequest as exc:
         raise _refuse(exc.errors[0].message if exc.errors else exc.detail) from exc
+    # A statement registers one client (RFC 7591 2.3 jti): remembered until it expires, in the
+    # shared replay cache (Redis when configured). Checked last, so a refused request keeps it.
+    expires_at = statement.expires_at or utcnow()
+    if not await runtime.replay.remember(_STATEMENT_JTI + statement.jti, expires_at):
+        raise OAuthError("invalid_software_statement", "the software statement was already used")
     set_tenant(session, tenant.id)
     client = OAuthClient(
         tenant_id=tenant.id,

@@ -153,8 +153,8 @@ async def authenticate_bearer(
         claims = runtime.verifier.verify(token)
     except InvalidAccessToken as exc:
         raise _token_refused(challenge, exc.reason) from exc
-    # Checked on cache hits too: a revoked token stops at once (RFC 7009 2)
-    if await runtime.revocations.is_revoked(claims.jti):
+    # Checked on cache hits too: a revoked token or client stops at once (RFC 7009 2)
+    if await runtime.revocations.is_revoked(claims.jti, claims.client_id):
         raise _token_refused(challenge, "token revoked")
     if claims.jkt is not None:
         if kind != "dpop":  # RFC 9449 7.1: a bound token is presented with the DPoP scheme

@@ -1,7 +1,8 @@
 """The OAuth server's process-wide parts, built once per app: keys, verifiers and stores.
 
-This is the one place that chooses in-memory or Redis stores (Redis when `settings.redis_url`
-is set, so that every worker shares replay caches, pushed requests and revocations).
+This is the one place that chooses the stores: Redis when `settings.redis_url` is set, so that
+every worker shares replay caches, pushed requests and revocations; without Redis, the database
+when several workers serve (`PUHUI_WORKERS` > 1, set by `puhui serve --workers`); else memory.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any, Final
 from litestar.datastructures import State
 
 from puhui.config import Settings
+from puhui.db.session import SessionFactory
 from puhui.oauth.client_assertion import ClientAssertionVerifier, ClientJWKSResolver
+from puhui.oauth.db_stores import (
+    DatabasePushedRequestStore,
+    DatabaseReplayCache,
+    DatabaseRevocationList,
+)
 from puhui.oauth.dpop import DPoPNonces, DPoPVerifier
 from puhui.oauth.jwks_fetch import OutboundJWKSFetcher
 from puhui.oauth.jwt_tokens import AccessTokenIssuer, AccessTokenVerifier, VerifiedTokenCache
@@ -87,7 +94,9 @@ class OAuthRuntime:
     server: PuhuiAuthorizationServer
 
     @classmethod
-    def build(cls, settings: Settings, redis: Any) -> OAuthRuntime:
+    def build(
+        cls, settings: Settings, redis: Any, db: SessionFactory | None = None
+    ) -> OAuthRuntime:
         load_or_create(settings.key_dir, purpose=ACCESS_TOKEN_PURPOSE)
         load_or_create(settings.key_dir, purpose=STATEMENT_PURPOSE)
         keys = KeyRing(settings.key_dir, purpose=ACCESS_TOKEN_PURPOSE)
@@ -98,6 +107,10 @@ class OAuthRuntime:
             replay = RedisReplayCache(redis)
             pushed = RedisPushedRequestStore(redis)
             revocations = RedisRevocationList(redis)
+        elif db is not None and settings.workers > 1:
+            replay = DatabaseReplayCache(db)
+            pushed = DatabasePushedRequestStore(db)
+            revocations = DatabaseRevocationList(db)
         else:
             replay = MemoryReplayCache()
             pushed = MemoryPushedRequestStore()
@@ -137,7 +150,7 @@ def oauth_runtime(state: State) -> OAuthRuntime:
     """The app's runtime, made on first use (key files are created then, not at import)."""
     runtime = state.get(_STATE_KEY)
     if runtime is None:
-        runtime = OAuthRuntime.build(state.settings, state.get("redis"))
+        runtime = OAuthRuntime.build(state.settings, state.get("redis"), state.get("db"))
         state[_STATE_KEY] = runtime
     if not isinstance(runtime, OAuthRuntime):
         raise TypeError("app.state.oauth_runtime is not an OAuthRuntime")

@@ -20,7 +20,7 @@ from puhui.clock import utcnow
 from puhui.db.session import allow_cross_tenant_write, set_tenant
 from puhui.oauth import par
 from puhui.oauth.client_auth import authenticate_client
-from puhui.oauth.consent_link import admit_pushed_request
+from puhui.oauth.consent_link import admit_pushed_request, consent_is_active
 from puhui.oauth.families import revoke_family
 from puhui.oauth.jwt_tokens import (
     REFRESH_TOKEN_PREFIX,
@@ -175,6 +175,15 @@ async def _known_token(
         claims = runtime.verifier.verify(token)
     except InvalidAccessToken:
         return None
+    revoked = await runtime.revocations.is_revoked(claims.jti, claims.client_id)
+    if not revoked and claims.consent_id is not None:
+        # A consent-bound token is usable only while its consent is (RFC 7662 "active").
+        try:
+            consent_id = uuid.UUID(claims.consent_id)
+        except ValueError:
+            revoked = True
+        else:
+            revoked = not await consent_is_active(session, consent_id)
     return KnownToken(
         kind="access_token",
         client_id=claims.client_id,
@@ -183,7 +192,7 @@ async def _known_token(
         subject=claims.subject,
         issued_at=claims.issued_at,
         expires_at=claims.expires_at,
-        revoked=await runtime.revocations.is_revoked(claims.jti),
+        revoked=revoked,
         jti=claims.jti,
         jkt=claims.jkt,
         consent_id=claims.consent_id,
@@ -231,7 +240,7 @@ async def revoke(
     context, result = await _token_endpoint(session, runtime, "revocation", form, headers)
     for token in context.revoke:
         if token.kind == "access_token" and token.jti is not None:
-            await runtime.revocations.revoke(token.jti, token.expires_at)
+            await runtime.revocations.revoke(token.jti, token.expires_at, session=session)
             runtime.token_cache.discard(form.get("token", ""))
         elif token.grant_id is not None:
             grant = await GrantRepository(session).get(uuid.UUID(token.grant_id))

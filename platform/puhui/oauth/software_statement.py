@@ -52,6 +52,9 @@ class SoftwareStatement:
     token_endpoint_auth_method: str = "private_key_jwt"  # noqa: S105  # a method name
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
     jti: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # When the signed statement lapses (set by `verify_software_statement`): how long its `jti`
+    # must be remembered for single use. Not part of the vouched metadata, so not compared.
+    expires_at: datetime | None = field(default=None, compare=False)
 
     def registration_metadata(self) -> dict[str, Any]:
         """The statement as RFC 7591 client metadata (plus `tenant_id`)."""
@@ -145,4 +148,5 @@ def verify_software_statement(
         token_endpoint_auth_method=_text(claims, "token_endpoint_auth_method"),
         grant_types=_text_list(claims, "grant_types"),
         jti=_text(claims, "jti"),
+        expires_at=datetime.fromtimestamp(exp, UTC),
     )

@@ -272,4 +272,6 @@ async def test_bad_authorize_requests_get_an_error_page_never_a_redirect(
     )
     assert response.status_code == 400
     assert "location" not in response.headers
-    assert "evil.example" not in response.text
+    # Never a link or form to the unverified redirect_uri (the page's own URL, percent-encoded in
+    # the language switch's `next` field, is a same-site path, not a way out).
+    assert "https://evil.example" not in response.text

@@ -26,6 +26,7 @@ from puhui.consent.service import revoke_consent
 from puhui.consent.status import board_of
 from puhui.db.session import tenant_bypass
 from puhui.errors import Conflict
+from puhui.jobs import JobContext, discover, run_job
 from puhui.webhooks.models import PartnerEvent
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +166,42 @@ async def test_the_expiry_job_expires_lapsed_consents_with_receipts_and_events(
     assert events == ["consent.expired"]
     # the request nobody answered was never granted: no receipt, but the partner is told
     assert (await _rows(app, unanswered.id))[2:] == ([], ["consent.expired"])
+
+
+async def test_the_registered_consent_expire_job_issues_receipts_and_events(
+    app: Litestar, frozen: FrozenClock
+) -> None:
+    assert "consent.expire" in discover()
+    tenant = await create_tenant(app)
+    customer = await create_customer(app)
+    granted = await authorised_consent(app, tenant, "ph_job", customer, validity_days=3)
+    frozen.advance(timedelta(days=3, seconds=1))
+    seen: list[tuple[int, int | None]] = []
+    ctx = JobContext(
+        settings=app.state.settings,
+        db=app.state.db,
+        redis=app.state.redis,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    result = await run_job("consent.expire", ctx, trigger="test")
+    assert result is not None
+    assert result.outcome == "ok", result.error
+    assert result.handled >= 1
+    assert seen
+    assert seen[-1][0] == result.handled
+    stored, history, receipts, events = await _rows(app, granted.id)
+    assert stored.status is ConsentStatus.EXPIRED
+    assert history[-1] == "expired"
+    assert receipts == ["expired", "granted"]
+    assert events == ["consent.expired"]
+    # the enforcement board saw it too: a consent-bound call would stop at once
+    async with app.state.db.unit_of_work() as session:
+        with tenant_bypass(session, reason="test.inspect"):
+            state = await board_of(app.state).current(session, granted.id)
+    assert state is not None
+    assert not state.is_active()
+    # safe to run twice: nothing of ours is left to expire, and no second receipt appears
+    again = await run_job("consent.expire", ctx, trigger="test")
+    assert again is not None
+    assert again.outcome == "ok"
+    assert (await _rows(app, granted.id))[2] == ["expired", "granted"]

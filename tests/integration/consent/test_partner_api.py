@@ -129,3 +129,24 @@ async def test_a_token_without_the_consents_scope_and_portal_members_are_refused
     assert (await api.post("/api/v1/consents", json=_body())).status_code == 403
     member, _tenant, _member = await member_client(app)
     assert (await member.post("/api/v1/consents", json=_body())).status_code == 403
+
+
+async def test_customer_routes_document_the_consent_centre_cookie(app: Litestar) -> None:
+    schema = app.openapi_schema.to_schema()
+    scheme = schema["components"]["securitySchemes"]["customerSession"]
+    assert scheme == {
+        "type": "apiKey",
+        "name": "puhui_customer",
+        "in": "cookie",
+        "description": scheme["description"],
+    }
+    customer_ops = [
+        op
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/customer/consents")
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    assert len(customer_ops) == 4
+    for op in customer_ops:
+        assert op["security"] == [{"customerSession": []}], op["operationId"]

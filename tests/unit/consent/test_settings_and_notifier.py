@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
+from puhui.app import create_app
+from puhui.cli import main
 from puhui.config import SettingsError, load_settings
 from puhui.notify import NotifierNotConfigured, SandboxNotifier, load_notifier, require_notifier
 
@@ -47,3 +51,36 @@ def test_something_that_is_not_a_notifier_is_refused() -> None:
 
 def test_the_sandbox_gets_the_sandbox_notifier() -> None:
     assert isinstance(load_notifier(load_settings({})), SandboxNotifier)
+
+
+def _production_with_sandbox_notifier(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PUHUI_SANDBOX": "false",
+        "PUHUI_ENVIRONMENT": "production",
+        "PUHUI_ISSUER": "https://open.bank.example",
+        "PUHUI_NOTIFIER": "sandbox",
+        "PUHUI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
+        "PUHUI_KEY_DIR": str(tmp_path / "keys"),
+    }
+
+
+def test_create_app_refuses_production_on_the_sandbox_notifier(tmp_path: Path) -> None:
+    settings = load_settings(_production_with_sandbox_notifier(tmp_path))
+    with pytest.raises(NotifierNotConfigured, match="PUHUI_NOTIFIER to a real notifier"):
+        create_app(settings)
+
+
+def test_puhui_serve_stops_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _production_with_sandbox_notifier(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert result.exit_code == 1
+    assert "sandbox notifier is refused when PUHUI_SANDBOX is false" in result.output
+    assert not (tmp_path / "never.db").exists()  # nothing started
+
+
+def test_create_app_accepts_the_sandbox_notifier_in_the_sandbox(tmp_path: Path) -> None:
+    env = {**_production_with_sandbox_notifier(tmp_path), "PUHUI_SANDBOX": "true"}
+    assert create_app(load_settings(env)).state.settings.notifier == "sandbox"
