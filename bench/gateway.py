@@ -8,8 +8,18 @@ pre-built (tokens, DPoP proofs, RFC 9421 signatures), so the client's own signin
 (c) = DPoP-bound token with a fresh proof per call, ES256 request signature, the same, plus
       an ES256 response signature.
 Targets: (b) >= 60 % and (c) >= 30 % of (a)'s throughput.
+Besides req/s, each scenario reports the CPU time per request of the server processes plus this
+load generator ("total_cpu_us", from /proc): with all cores busy, throughput follows it, so
+cpu(a) / cpu(x) ("cpu_ratio_to_a") predicts the throughput ratio even on a shared machine.
+
+`--cpu` measures instead, in this one process and without a server, the CPU time per request
+(`time.process_time()`, audit writer thread included) of the same three scenarios driven straight
+into the ASGI app, and the CPU time of each pipeline stage. CPU time does not depend on what else
+the machine runs, so these figures are comparable between runs on a shared machine; they leave
+out the HTTP server's own cost per request, which (a), (b) and (c) pay alike.
 
     .venv/bin/python bench/gateway.py [--quick] [--requests N] [--concurrency C] [--redis-url URL]
+    .venv/bin/python bench/gateway.py --cpu [--quick] [--requests N] [--concurrency C]
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -61,6 +72,7 @@ def _environment(tmp: Path, port: int, redis_url: str | None) -> dict[str, str]:
         "PUHUI_ISSUER": f"http://127.0.0.1:{port}",
         "PUHUI_LOG_LEVEL": "WARNING",
         "PUHUI_ENVIRONMENT": "test",
+        "PUHUI_JOBS_ENABLED": "false",  # no scheduled jobs competing with the measured calls
     }
     if redis_url:
         env["PUHUI_REDIS_URL"] = redis_url
@@ -268,6 +280,27 @@ async def _drive(port: int, requests: list[bytes], concurrency: int) -> dict[str
     }
 
 
+def _server_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the server: its master and worker processes.
+
+    On a saturated machine throughput follows CPU per request, so cpu(a) / cpu(x) predicts the
+    throughput ratio without being thrown off by other load. Linux /proc only; 0.0 elsewhere.
+    """
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def _wait_until_up(port: int, deadline: float) -> None:
     while time.time() < deadline:
         try:
@@ -281,6 +314,268 @@ def _wait_until_up(port: int, deadline: float) -> None:
     raise SystemExit("the bench server did not start")
 
 
+# ------------------------------------------------------------------ CPU per request (in-process)
+# Pipeline stages timed with time.thread_time() around the function that implements each one
+# (the thread's own CPU). A probe whose target does not exist is skipped. Async stages are timed
+# across their awaits; in memory mode they suspend only for a rare database re-check, and the
+# slowest 1 % of calls is left out. The audit writer, which works per batch on its own thread,
+# is measured during the timed rounds (WRITER_STAGE), the other stages in one more round.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("3 identity: token + DPoP", "puhui.gateway.pipeline", "authenticate_bearer"),
+    ("6-8 client profile", "puhui.gateway.client_profiles", "ClientProfiles.get"),
+    ("6 IP rule", "puhui.gateway.pipeline", "check_ip"),
+    ("7 signature + nonce", "puhui.gateway.pipeline", "verify_signature"),
+    ("8 rate limit + quota", "puhui.gateway.pipeline", "admit"),
+    ("9 scope + consent", "puhui.gateway.pipeline", "enforce_consent"),
+    ("11 masking", "puhui.gateway.steps.response", "mask_response"),
+    ("12 response signature", "puhui.gateway.steps.response", "sign_response"),
+    ("13 audit: queue record", "puhui.gateway.steps.response", "audit_call"),
+)
+WRITER_STAGE: tuple[tuple[str, str, str], ...] = (
+    ("13 audit: commit (writer)", "puhui.audit.writer", "AuditWriter._flush_embedded"),
+)
+
+
+class StageMeter:
+    """Thread CPU seconds of each call per stage label while installed, less the probe's own
+    cost (a thread-CPU clock read is a system call, ~3 µs on a VM: measured once, subtracted)."""
+
+    def __init__(self, stages: tuple[tuple[str, str, str], ...] = STAGES) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self._stages = stages
+        self._undo: list[Callable[[], None]] = []
+        self.probe_cost = self._calibrate()
+
+    def _calibrate(self, n: int = 20_000) -> float:
+        def nothing() -> None:
+            return None
+
+        noop = self._wrap("calibration", nothing, is_async=False)
+        best = float("inf")
+        for _ in range(3):
+            started = time.thread_time()
+            for _ in range(n):
+                noop()
+            best = min(best, (time.thread_time() - started) / n)
+        self.samples.clear()
+        return best
+
+    def per_request_us(self, requests: int) -> dict[str, float]:
+        """Per stage: the mean of its calls without the slowest 1 % (an async stage that did
+        suspend was charged for whatever ran meanwhile), less the probe, times calls/request."""
+        out = {}
+        for label, samples in self.samples.items():
+            ordered = sorted(samples)
+            kept = ordered[: max(1, len(ordered) * 99 // 100)]
+            mean = max(0.0, sum(kept) / len(kept) - self.probe_cost)
+            out[label] = round(mean * len(samples) / requests * 1e6, 1)
+        return out
+
+    def install(self) -> None:
+        import importlib
+        import inspect
+
+        for label, module_name, attribute in self._stages:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part, None)
+            original = getattr(owner, name, None) if owner is not None else None
+            if original is None:
+                continue
+            wrapped = self._wrap(label, original, inspect.iscoroutinefunction(original))
+            setattr(owner, name, wrapped)
+            self._undo.append(functools.partial(setattr, owner, name, original))
+
+    def uninstall(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _wrap(self, label: str, original: Any, is_async: bool) -> Any:
+        samples = self.samples
+        clock = time.thread_time
+
+        if is_async:
+
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = clock()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    samples.setdefault(label, []).append(clock() - started)
+
+            return timed_async
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = clock()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                samples.setdefault(label, []).append(clock() - started)
+
+        return timed
+
+
+def _asgi(raw: bytes) -> tuple[dict[str, Any], bytes]:
+    """The ASGI scope and body of one pre-built raw HTTP/1.1 request, as uvicorn would pass."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *lines = head.split(b"\r\n")
+    method, target, _ = request_line.split(b" ")
+    headers = []
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers.append((name.strip().lower(), value.strip()))
+    path, _, query = target.partition(b"?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method.decode(),
+        "scheme": "http",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    return scope, body
+
+
+async def _drive_asgi(
+    app: Any, requests: list[tuple[dict[str, Any], bytes]], concurrency: int
+) -> dict[int, int]:
+    statuses: dict[int, int] = {}
+    queue = list(reversed(requests))
+
+    async def call(scope: dict[str, Any], body: bytes) -> None:
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # the client never disconnects
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+
+        await app({**scope, "state": {}}, receive, send)
+
+    async def connection() -> None:
+        while queue:
+            await call(*queue.pop())
+
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return statuses
+
+
+def cpu_main(args: argparse.Namespace) -> None:
+    """CPU microseconds per request for (a), (b), (c) in-process, and per pipeline stage."""
+    n = args.requests or (1_000 if args.quick else 5_000)
+    rounds = 1 if args.quick else 3
+    port = 8000
+    with tempfile.TemporaryDirectory(prefix="puhui-bench-") as tmp_name:
+        env = _environment(Path(tmp_name), port, args.redis_url)
+        os.environ.update(env)
+        settings = load_settings(env)
+        from puhui.db.migrate import upgrade
+
+        upgrade(settings)
+        seed = asyncio.run(_seed(settings))
+        sys.path.insert(0, str(ROOT / "bench"))
+        from gateway_app import create_bench_app
+
+        app = create_bench_app()
+        scenarios: list[tuple[str, Callable[[int, int, Seeded], list[bytes]]]] = [
+            ("a_bare", bare_requests),
+            ("b_a1_pipeline", a1_requests),
+            ("c_a2_pipeline", a2_requests),
+        ]
+
+        async def measure() -> dict[str, Any]:
+            results: dict[str, Any] = {}
+            async with app.lifespan():
+                for name, build in scenarios:
+                    warm = [_asgi(r) for r in build(max(200, n // 10), port, seed)]
+                    await _drive_asgi(app, warm, args.concurrency)
+                    # Totals: the least disturbed of a few concurrent rounds (only the writer,
+                    # once per batch, is probed).
+                    cpu_us = float("inf")
+                    statuses: dict[int, int] = {}
+                    stages: dict[str, float] = {}
+                    for _ in range(rounds):
+                        requests = [_asgi(r) for r in build(n, port, seed)]
+                        writer = StageMeter(WRITER_STAGE)
+                        writer.install()
+                        started = time.process_time()
+                        try:
+                            statuses = await _drive_asgi(app, requests, args.concurrency)
+                            await asyncio.sleep(0.05)  # the last audit batch's commit
+                        finally:
+                            spent = (time.process_time() - started) / n * 1e6
+                            writer.uninstall()
+                        if spent < cpu_us:
+                            cpu_us, stages = spent, writer.per_request_us(n)
+                    # Per-request stages: one more round with a probe around each.
+                    meter = StageMeter()
+                    requests = [_asgi(r) for r in build(n, port, seed)]
+                    meter.install()
+                    try:
+                        await _drive_asgi(app, requests, args.concurrency)
+                        await asyncio.sleep(0.05)
+                    finally:
+                        meter.uninstall()
+                    stages = {**meter.per_request_us(n), **stages}
+                    results[name] = {
+                        "requests": n,
+                        "cpu_us": round(cpu_us, 1),
+                        "stages_us": stages,
+                        "rest_us": round(cpu_us - sum(stages.values()), 1),
+                        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+                    }
+            return results
+
+        results = asyncio.run(measure())
+
+    base = results["a_bare"]["cpu_us"]
+    for name in ("b_a1_pipeline", "c_a2_pipeline"):
+        results[name]["ratio_to_a"] = round(base / results[name]["cpu_us"], 3)
+    report = {
+        "benchmark": "gateway-cpu",
+        "quick": args.quick,
+        "requests": n,
+        "concurrency": args.concurrency,
+        "state": "redis" if args.redis_url else "memory",
+        "python": sys.version.split()[0],
+        "machine": f"{host.machine()} x{os.cpu_count()}",
+        "note": "CPU µs per request in-process (no HTTP server); ratio = cpu(a) / cpu(x)",
+        "results": results,
+    }
+    print(f"{'scenario':<16}{'CPU µs/req':>12}{'x (a)':>8}  statuses")
+    for name, r in results.items():
+        print(f"{name:<16}{r['cpu_us']:>12.1f}{r.get('ratio_to_a', 1.0):>8.2f}  {r['statuses']}")
+    labels = [label for label, _, _ in (*STAGES, *WRITER_STAGE)]
+    labels.append("rest: framework, handler, glue")
+    print(f"\n{'stage (CPU µs per request)':<34}{'(a)':>8}{'(b)':>8}{'(c)':>8}")
+    for label in labels:
+        row = []
+        for name in ("a_bare", "b_a1_pipeline", "c_a2_pipeline"):
+            r = results[name]
+            value = r["rest_us"] if label.startswith("rest") else r["stages_us"].get(label)
+            row.append("-" if value is None else f"{value:.1f}")
+        print(f"{label:<34}" + "".join(f"{v:>8}" for v in row))
+    suffix = "-quick" if args.quick else ""
+    path = RESULTS.with_name(f"gateway-cpu{suffix}.json")
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"written {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (CI smoke)")
@@ -288,7 +583,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--redis-url", default=None, help="shared nonces/limits (scale mode)")
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU per request and per stage, in-process"
+    )
     args = parser.parse_args()
+    if args.cpu:
+        cpu_main(args)
+        return
     n = args.requests or (1_500 if args.quick else 12_000)
     warmup = max(200, n // 10)
     port = _free_port()
@@ -319,14 +620,23 @@ def main() -> None:
             results: dict[str, Any] = {}
             for name, build in scenarios:
                 asyncio.run(_drive(port, build(warmup, port, seed), args.concurrency))
-                results[name] = asyncio.run(_drive(port, build(n, port, seed), args.concurrency))
+                requests = build(n, port, seed)
+                server_before, own_before = _server_cpu(server.pid), time.process_time()
+                results[name] = asyncio.run(_drive(port, requests, args.concurrency))
+                server_cpu = _server_cpu(server.pid) - server_before
+                load_cpu = time.process_time() - own_before
+                results[name]["server_cpu_us"] = round(server_cpu / n * 1e6, 1)
+                results[name]["total_cpu_us"] = round((server_cpu + load_cpu) / n * 1e6, 1)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
     base = results["a_bare"]["rps"]
-    results["b_a1_pipeline"]["ratio_to_a"] = round(results["b_a1_pipeline"]["rps"] / base, 3)
-    results["c_a2_pipeline"]["ratio_to_a"] = round(results["c_a2_pipeline"]["rps"] / base, 3)
+    base_cpu = results["a_bare"]["total_cpu_us"]
+    for name in ("b_a1_pipeline", "c_a2_pipeline"):
+        results[name]["ratio_to_a"] = round(results[name]["rps"] / base, 3)
+        cpu = results[name]["total_cpu_us"]
+        results[name]["cpu_ratio_to_a"] = round(base_cpu / cpu, 3) if cpu else None
     report = {
         "benchmark": "gateway",
         "quick": args.quick,
@@ -339,13 +649,18 @@ def main() -> None:
         "targets": {"b_ratio": 0.60, "c_ratio": 0.30},
         "results": results,
     }
-    print(f"{'scenario':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x (a)':>8}  statuses")
+    print(
+        f"{'scenario':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x (a)':>8}"
+        f"{'CPU µs/req':>12}{'x (a) CPU':>11}  statuses"
+    )
     for name, r in results.items():
         ratio = r.get("ratio_to_a", 1.0)
+        cpu_ratio = r.get("cpu_ratio_to_a", 1.0) or 0.0
         print(
             f"{name:<16}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8.2f}"
-            f"  {r['statuses']}"
+            f"{r['total_cpu_us']:>12.0f}{cpu_ratio:>11.2f}  {r['statuses']}"
         )
+    print("CPU µs/req: server processes + this load generator, per request (load-independent)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     suffix = "-quick" if args.quick else ""
     path = RESULTS.with_name(f"gateway{suffix}.json")

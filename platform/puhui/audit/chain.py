@@ -44,10 +44,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PLAIN_TYPES: Final = (str, int, type(None))
+
+
 def chain_body(row: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical, JSON-ready body of an audit row (without `day`/`seq`)."""
-    body = {name: _plain(row.get(name)) for name in CHAINED_COLUMNS}
-    body["details"] = dict(row.get("details") or {})
+    get = row.get
+    body: dict[str, Any] = {}
+    for name in CHAINED_COLUMNS:
+        value = get(name)
+        # Most columns are already strings, ints or NULL; only those pay for a conversion.
+        body[name] = value if isinstance(value, _PLAIN_TYPES) else _plain(value)
+    body["details"] = dict(get("details") or {})
     return body
 
 

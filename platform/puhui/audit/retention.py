@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,8 +26,9 @@ from puhui.audit.models import AuditDayHead, AuditRecord
 from puhui.audit.verify import verify_days
 from puhui.audit.writer import AuditWriter
 from puhui.clock import utcnow
+from puhui.config import Settings
 
-__all__ = ["ArchivedDay", "archive_and_purge"]
+__all__ = ["ArchivedDay", "archive_and_purge", "archive_dir"]
 
 _records = cast("Table", AuditRecord.__table__)
 _heads = cast("Table", AuditDayHead.__table__)
@@ -49,8 +51,18 @@ def _write_synced(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def archive_dir(settings: Settings) -> Path:
+    """Where archived days go unless the operator names another directory."""
+    return settings.var_dir / "audit-archive"
+
+
 async def archive_and_purge(
-    engine: AsyncEngine, writer: AuditWriter, archive_dir: Path, retention_days: int
+    engine: AsyncEngine,
+    writer: AuditWriter,
+    archive_dir: Path,
+    retention_days: int,
+    *,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> list[ArchivedDay]:
     """Archive then delete every un-archived day older than `retention_days`."""
     cutoff = utcnow().date() - timedelta(days=retention_days)
@@ -65,6 +77,8 @@ async def archive_and_purge(
             )
         ]
     archived: list[ArchivedDay] = []
+    if progress is not None:
+        progress(0, len(days))
     for day in days:
         async with engine.begin() as conn:
             verdict = (await verify_days(conn, day))[0]
@@ -122,4 +136,6 @@ async def archive_and_purge(
                 "details": {"records": len(rows), "sha256": digest, "chain_ok": verdict.ok},
             }
         )
+        if progress is not None:
+            progress(len(archived), len(days))
     return archived

@@ -1,9 +1,21 @@
 """Group commit for audit records: many requests' records, one transaction, one chain writer.
 
 Requests `submit` a record and await its future; a background task takes whatever queued up
-(up to `batch_size`, waiting at most `flush_ms` for companions), locks the day's chain head (an
-UPDATE, so concurrent workers serialise on it in SQLite and PostgreSQL alike), seals the batch
-with `puhui.security.auditchain.seal`, inserts it and moves the head, then resolves the futures.
+(up to `batch_size`, waiting at most `flush_ms` for companions when idle), locks the day's chain
+head (an UPDATE, so concurrent workers serialise on it in SQLite and PostgreSQL alike), seals the
+batch with `puhui.security.auditchain.seal`, inserts it and moves the head, then resolves the
+futures. While one batch commits, the next one gathers, so batches grow with the load.
+
+The transaction never runs on the event loop: with PostgreSQL it runs on asyncpg (awaited, the
+loop stays free); with SQLite on a dedicated writer thread holding its own connection
+(`BEGIN IMMEDIATE`, `synchronous=FULL`, so a commit is on disk, not only in the OS cache), where
+waiting for another worker process's write lock blocks that thread, not the API. The writers of
+all worker processes take turns on an OS file lock first, so the next one starts the moment the
+previous commit ends instead of polling in SQLite's busy handler. The batch goes
+in as one multi-row INSERT: the sqlite3 module releases the GIL around every step, and each
+release can cost the thread a GIL hand-off while the loop is busy, so steps are kept few and the
+process's switch interval is lowered to 1 ms when the thread starts (`WRITER_SWITCH_INTERVAL`).
+
 Domain events written by `record_event` in a caller's unit of work arrive unsealed (day NULL);
 the writer seals them in order on its next flush (notified after their commit, or by the periodic
 sweep for events committed by other processes).
@@ -13,17 +25,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import sys
 import uuid
 import weakref
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from typing import Any, Final, cast
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's own busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
 from sqlalchemy import (
+    JSON,
+    Column,
     Connection,
+    Date,
     Engine,
+    Integer,
+    String,
     Table,
+    Uuid,
     bindparam,
     create_engine,
     event,
@@ -38,6 +64,7 @@ from sqlalchemy.orm import Session
 from puhui.audit.chain import chain_body
 from puhui.audit.models import AuditDayHead, AuditRecord
 from puhui.clock import utcnow
+from puhui.db.base import UtcDateTime
 from puhui.security.auditchain import ChainEntry, genesis_hash, seal
 
 __all__ = ["PENDING_KEY", "AuditWriteFailed", "AuditWriter"]
@@ -67,6 +94,8 @@ class AuditWriter:
     ) -> None:
         self._engine = engine
         self._sqlite = _sqlite_engine(engine)
+        self._thread: ThreadPoolExecutor | None = None
+        self._embedded_conn: Connection | None = None
         self._batch_size = batch_size
         self._flush_seconds = flush_ms / 1000
         self._sweep_seconds = sweep_seconds
@@ -117,16 +146,22 @@ class AuditWriter:
         self._ensure_running(asyncio.get_running_loop())
 
     async def close(self) -> None:
-        """Commit what is queued, then stop."""
+        """Commit what is queued, then stop (and release the writer thread's connection)."""
         task = self._task
-        if task is None or task.done():
-            return
-        self._closing = True
-        if self._wake is not None:
-            self._wake.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None and not task.done():
+            self._closing = True
+            if self._wake is not None:
+                self._wake.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._task = None
+        if self._thread is not None:
+            if self._embedded_conn is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._thread, self._embedded_conn.close)
+                self._embedded_conn = None
+            self._thread.shutdown(wait=True)
+            self._thread = None
         if self._sqlite is not None:
             self._sqlite.dispose()
 
@@ -175,10 +210,13 @@ class AuditWriter:
         for attempt in (1, 2):
             try:
                 if self._sqlite is not None:
-                    # Embedded mode: one short local transaction, run inline. A batch takes
-                    # well under a millisecond; aiosqlite or a thread would pay a GIL hand-off
-                    # (up to the 5 ms switch interval) per step while the loop is busy.
-                    return self._flush_embedded(rows, sweep)
+                    # Embedded mode: the writer thread; the loop goes on serving calls.
+                    if self._thread is None:
+                        self._thread = _writer_thread()
+                    loop = asyncio.get_running_loop()
+                    return await loop.run_in_executor(
+                        self._thread, self._flush_embedded, rows, sweep
+                    )
                 async with self._engine.begin() as conn:
                     return await conn.run_sync(self._seal, rows, sweep)
             except IntegrityError:
@@ -188,9 +226,18 @@ class AuditWriter:
         return False
 
     def _flush_embedded(self, rows: list[dict[str, Any]], sweep: bool) -> bool:
+        """On the writer thread, which keeps one connection (no pool round per flush)."""
         assert self._sqlite is not None  # noqa: S101 - only called in embedded mode
-        with self._sqlite.begin() as conn:
-            return self._seal(conn, rows, sweep)
+        conn = self._embedded_conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._embedded_conn = self._sqlite.connect()
+        try:
+            with _writers_turn(self._sqlite), conn.begin():  # BEGIN IMMEDIATE (_sqlite_engine)
+                return self._seal(conn, rows, sweep)
+        except DBAPIError:
+            conn.close()  # start afresh next time
+            self._embedded_conn = None
+            raise
 
     def _seal(self, conn: Connection, rows: list[dict[str, Any]], sweep: bool) -> bool:
         """One transaction: lock the day head, seal pending and new rows in order, move the head."""
@@ -198,7 +245,8 @@ class AuditWriter:
             return False
         now = utcnow()
         day = now.date()
-        prev = _lock_head(conn, day, now)  # serialises every writer before anything is read
+        heads = _EMBEDDED if conn.dialect.name == "sqlite" else _CORE
+        prev = heads.lock(conn, day, now)  # serialises every writer before anything is read
         unsealed: list[dict[str, Any]] = []
         if sweep:
             result = conn.execute(
@@ -229,23 +277,24 @@ class AuditWriter:
                 updates,
             )
         if rows:
-            conn.execute(insert(_records), rows)
-        conn.execute(
-            update(_heads)
-            .where(_heads.c.day == day)
-            .values(last_seq=prev.record["seq"], head_hash=prev.hash, updated_at=now)
-        )
+            heads.insert_records(conn, rows)
+        heads.move(conn, day, int(prev.record["seq"]), prev.hash, now)
         return len(unsealed) == self._batch_size
 
 
-def _lock_head(conn: Connection, day: date, now: Any) -> ChainEntry | None:
-    """Take the day's head under a write lock; create it (empty chain) on the day's first flush."""
-    head = conn.execute(
-        update(_heads)
-        .where(_heads.c.day == day)
-        .values(updated_at=now)
-        .returning(_heads.c.last_seq, _heads.c.head_hash)
-    ).first()
+# Longest the writer thread waits for the GIL while the loop is busy, after each sqlite3 step
+# (CPython's default is 5 ms: a handful of steps per flush would add tens of ms to every batch).
+WRITER_SWITCH_INTERVAL: Final = 0.001
+
+
+def _writer_thread() -> ThreadPoolExecutor:
+    if sys.getswitchinterval() > WRITER_SWITCH_INTERVAL:
+        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+    return ThreadPoolExecutor(1, thread_name_prefix="puhui-audit")
+
+
+def _head_entry(conn: Connection, day: date, now: datetime, head: Any) -> ChainEntry | None:
+    """The chain's last entry from the locked head row; create the row on the day's first flush."""
     if head is None:
         conn.execute(
             insert(_heads).values(
@@ -264,6 +313,136 @@ def _lock_head(conn: Connection, day: date, now: Any) -> ChainEntry | None:
     return ChainEntry({"day": day.isoformat(), "seq": last_seq}, head_hash)
 
 
+class _HeadStatements:
+    """The statements of every flush, in SQLAlchemy Core (any database; asyncpg pipelines the
+    executemany of the batch)."""
+
+    def lock(self, conn: Connection, day: date, now: datetime) -> ChainEntry | None:
+        """Take the day's head under a write lock (an UPDATE: every writer waits here)."""
+        head = conn.execute(
+            update(_heads)
+            .where(_heads.c.day == day)
+            .values(updated_at=now)
+            .returning(_heads.c.last_seq, _heads.c.head_hash)
+        ).first()
+        return _head_entry(conn, day, now, head)
+
+    def insert_records(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        conn.execute(insert(_records), rows)
+
+    def move(self, conn: Connection, day: date, seq: int, head_hash: str, now: datetime) -> None:
+        conn.execute(
+            update(_heads)
+            .where(_heads.c.day == day)
+            .values(last_seq=seq, head_hash=head_hash, updated_at=now)
+        )
+
+
+class _EmbeddedHeadStatements(_HeadStatements):
+    """The same on SQLite as plain DB-API calls in SQLAlchemy's transaction: the batch is one
+    multi-row INSERT, so a flush is a handful of sqlite3 steps (each one a GIL release)."""
+
+    _LOCK: Final = (
+        "UPDATE audit_day_heads SET updated_at = ? WHERE day = ? RETURNING last_seq, head_hash"
+    )
+    _MOVE: Final = (
+        "UPDATE audit_day_heads SET last_seq = ?, head_hash = ?, updated_at = ? WHERE day = ?"
+    )
+
+    def __init__(self) -> None:
+        self._insert_sql: dict[int, str] = {}
+
+    def lock(self, conn: Connection, day: date, now: datetime) -> ChainEntry | None:
+        cursor = _driver(conn).execute(self._LOCK, (sqlite_datetime(now), day.isoformat()))
+        head = cursor.fetchone()
+        cursor.close()
+        return _head_entry(conn, day, now, head)
+
+    def insert_records(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        driver = _driver(conn)
+        per_statement = _SQLITE_MAX_VARIABLES // len(_SQLITE_BINDERS)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = self._insert_sql.get(len(chunk))
+            if sql is None:
+                sql = self._insert_sql[len(chunk)] = _multi_row_insert(len(chunk))
+            params: list[Any] = []
+            append = params.append
+            for row in chunk:
+                get = row.get
+                for name, bind in _SQLITE_BINDERS:
+                    value = get(name)
+                    append(value if value is None or bind is None else bind(value))
+            driver.execute(sql, params).close()
+
+    def move(self, conn: Connection, day: date, seq: int, head_hash: str, now: datetime) -> None:
+        params = (seq, head_hash, sqlite_datetime(now), day.isoformat())
+        _driver(conn).execute(self._MOVE, params).close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The pysqlite connection under SQLAlchemy's, inside the same transaction."""
+    return conn.connection.driver_connection
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """A UTC datetime as SQLAlchemy stores it in SQLite (`UtcDateTime` on `DateTime`)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _uuid_hex(value: uuid.UUID) -> str:
+    return value.hex  # SQLAlchemy's Uuid on SQLite: 32 hex digits
+
+
+def _sqlite_binder(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """A column's SQLite value as SQLAlchemy would bind it (checked against SQLAlchemy's own
+    bind processors by tests/unit/security/test_audit_writer.py)."""
+    kind = column.type
+    if isinstance(kind, Uuid):
+        return _uuid_hex
+    if isinstance(kind, UtcDateTime):
+        return sqlite_datetime
+    if isinstance(kind, Date):
+        return date.isoformat
+    if isinstance(kind, JSON):
+        return json.dumps
+    if isinstance(kind, String | Integer):
+        return None
+    raise TypeError(f"no SQLite binder for {column.name}: {kind!r}")
+
+
+_SQLITE_MAX_VARIABLES: Final = 32_766  # SQLite >= 3.32
+_SQLITE_BINDERS: Final = tuple((column.name, _sqlite_binder(column)) for column in _records.columns)
+
+
+def _multi_row_insert(rows: int) -> str:
+    # Column names come from the table definition, never from input.
+    columns = ", ".join(f'"{name}"' for name, _ in _SQLITE_BINDERS)
+    one = "(" + ", ".join("?" * len(_SQLITE_BINDERS)) + ")"
+    return f"INSERT INTO audit_records ({columns}) VALUES " + ", ".join([one] * rows)  # noqa: S608
+
+
+_CORE: Final = _HeadStatements()
+_EMBEDDED: Final = _EmbeddedHeadStatements()
+
+
+@contextlib.contextmanager
+def _writers_turn(engine: Engine) -> Iterator[None]:
+    """Queue the audit writers of all worker processes on an OS file lock before they ask for
+    SQLite's write lock. A writer refused by SQLite sleeps in its busy handler (1, 2, 5, 10 ...
+    ms) however soon the lock is free; one blocked on the file lock wakes the moment it is."""
+    database = engine.url.database
+    if fcntl is None or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}-auditlock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # releases the GIL while it waits
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _sqlite_engine(engine: AsyncEngine) -> Engine | None:
     """A plain pysqlite engine on the same file, each transaction BEGIN IMMEDIATE (write lock
     first, so two processes never seal from the same snapshot)."""
@@ -277,7 +456,7 @@ def _sqlite_engine(engine: AsyncEngine) -> Engine | None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # each commit fsyncs the WAL: durable
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

@@ -27,7 +27,6 @@ import time
 from typing import TYPE_CHECKING, cast
 from urllib.parse import parse_qs
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from sqlalchemy import select
@@ -54,7 +53,14 @@ from puhui.gateway.steps import (
     verify_signature,
 )
 from puhui.gateway.steps.quota import admit_public
-from puhui.gateway.steps.response import GatewayCall, ResponseSteps, audit_failure
+from puhui.gateway.steps.response import (
+    GatewayCall,
+    ResponseSteps,
+    audit_failure,
+    header_value,
+    raw_headers,
+    set_header,
+)
 from puhui.gateway.steps.signature import request_for_signature
 from puhui.identity.sessions import COOKIE_NAME
 from puhui.oauth.resource import authenticate_bearer
@@ -71,17 +77,18 @@ SUBJECT_KEY = "puhui.subject"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
 _STAFF_ROLES = frozenset({"operator", "risk_officer", "auditor"})
-_SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
-    ("cache-control", "no-store"),
+_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
     (
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
     ),
 )
+SECURITY_HEADERS = _SECURITY_HEADERS  # public name: pages rendered outside the pipeline reuse it
 # A suspended tenant can still see its own status (and sign out); nothing else.
 _ALLOWED_WHEN_SUSPENDED = frozenset({"GetMyTenant", "GetCurrentSession", "Logout"})
 
@@ -118,7 +125,12 @@ class GatewayPipeline(ASGIMiddleware):
         spec = spec_of(getattr(scope.get("route_handler"), "opt", {}) or {})
         settings = scope["litestar_app"].state.settings
         controls: GatewayControls = scope["litestar_app"].state.gateway
-        call.bind(spec, request_id, client_address(scope, headers, controls.proxies))
+        call.bind(
+            spec,
+            request_id,
+            client_address(scope, headers, controls.proxies),
+            headers.get("idempotency-key"),
+        )
 
         # 2. size and shape
         receive, body = await _bounded_body(
@@ -136,8 +148,15 @@ class GatewayPipeline(ASGIMiddleware):
         if spec is not None:
             _authorise(spec, subject, scope)
 
-        # 5. CSRF for cookie-authenticated unsafe requests
-        if subject is not None and subject.session_id is not None and scope["method"] in _UNSAFE:
+        # 5. CSRF for cookie-authenticated unsafe requests. Customer pages and the customer API
+        # (opt customer_session) check their own session's token: a portal cookie in the same
+        # browser is not what authenticates them, so its token must not be demanded there.
+        if (
+            subject is not None
+            and subject.session_id is not None
+            and scope["method"] in _UNSAFE
+            and not (getattr(scope.get("route_handler"), "opt", None) or {}).get("customer_session")
+        ):
             sent = headers.get("x-csrf-token") or _form_csrf(headers, body)
             if not sent or not hmac.compare_digest(sent, subject.csrf_token or ""):
                 raise ProblemError(problem=CSRF)
@@ -190,13 +209,13 @@ class GatewayPipeline(ASGIMiddleware):
         # 14. response headers
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                out = MutableScopeHeaders.from_message(message)
-                out["x-request-id"] = request_id
-                for name, value in _SECURITY_HEADERS:
-                    if name not in out:
-                        out[name] = value
-                if scope["method"] == "OPTIONS" and "allow" in out:
-                    out["allow"] = _allowed_methods(scope, out["allow"])
+                raw = raw_headers(message)
+                present = {name.lower() for name, _ in raw}
+                set_header(raw, b"x-request-id", request_id)
+                raw.extend(pair for pair in _SECURITY_HEADERS if pair[0] not in present)
+                if scope["method"] == "OPTIONS" and b"allow" in present:
+                    allow = _allowed_methods(scope, header_value(raw, b"allow"))
+                    set_header(raw, b"allow", allow)
             await respond.send(message)
 
         await next_app(scope, receive, send_with_headers)

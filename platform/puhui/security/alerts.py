@@ -2,8 +2,9 @@
 quota exhaustion per client (sliding-window thresholds) raise an operator alert and a partner
 event for the client's tenant (JR/T 0185-2020 security monitoring).
 
-Windows are counted per process; with N workers a spike is seen once its share reaches a
-worker's threshold, so thresholds are set low enough for the deployment's worker count.
+Windows are counted in memory for one process, or in Redis when the platform has one: a sorted
+set per (kind, client) holds the window and a NX key the quiet period, both updated by one Lua
+script, so the refusals of every worker add up and a spike raises exactly one alert.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from puhui.audit.service import record_event
 from puhui.clock import utcnow
@@ -21,6 +22,9 @@ from puhui.security.models import AlertKind, AlertStatus, SecurityAlert
 from puhui.webhooks import record_partner_event
 
 __all__ = ["THRESHOLDS", "AnomalyMonitor", "Threshold", "alert_kind_for"]
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +61,56 @@ def alert_kind_for(problem_slug: str | None, status: int) -> AlertKind | None:
     return kind
 
 
+# KEYS: window zset, quiet key. ARGV: now, window seconds, threshold, a unique member.
+# Returns the window's count when this event raises the alert, else 0.
+_OBSERVE_SCRIPT: Final = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('EXPIRE', KEYS[1], window + 1)
+local count = redis.call('ZCARD', KEYS[1])
+if count < tonumber(ARGV[3]) then return 0 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', window) then return 0 end
+return count
+"""
+
+
 class AnomalyMonitor:
     """Sliding-window counters per (kind, client or address); writes alerts when one spikes."""
 
     def __init__(
-        self, db: SessionFactory, thresholds: dict[AlertKind, Threshold] | None = None
+        self,
+        db: SessionFactory,
+        thresholds: dict[AlertKind, Threshold] | None = None,
+        *,
+        redis: Redis | None = None,
+        prefix: str = "puhui:alerts:",
     ) -> None:
         self._db = db
         self._thresholds = thresholds or THRESHOLDS
         self._events: dict[tuple[AlertKind, str], deque[float]] = {}
         self._quiet_until: dict[tuple[AlertKind, str], float] = {}
+        self._redis = redis
+        self._prefix = prefix
+        self._script = redis.register_script(_OBSERVE_SCRIPT) if redis is not None else None
+
+    async def count(self, kind: AlertKind, source: str) -> int | None:
+        """`observe`, shared by every worker when Redis is configured."""
+        if self._script is None:
+            return self.observe(kind, source)
+        threshold = self._thresholds[kind]
+        base = f"{self._prefix}{{{kind.value}:{source}}}"
+        raised = await self._script(
+            keys=[f"{base}:w", f"{base}:q"],
+            args=[
+                f"{utcnow().timestamp():.6f}",
+                threshold.window_seconds,
+                threshold.count,
+                uuid.uuid4().hex,
+            ],
+        )
+        return int(raised) or None
 
     def observe(self, kind: AlertKind, source: str) -> int | None:
         """Count one event; the window's count when this event crosses the threshold, else None."""
@@ -93,7 +137,7 @@ class AnomalyMonitor:
         source_ip: str | None,
     ) -> SecurityAlert | None:
         """Count the event and, on a spike, store the alert, its partner event and audit record."""
-        occurrences = self.observe(kind, client_id or f"ip:{source_ip}")
+        occurrences = await self.count(kind, client_id or f"ip:{source_ip}")
         if occurrences is None:
             return None
         threshold = self._thresholds[kind]

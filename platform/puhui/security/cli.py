@@ -124,11 +124,12 @@ def audit_seal() -> None:
 def audit_archive(archive_dir: Path | None) -> None:
     """Archive days older than PUHUI_AUDIT_RETENTION_DAYS to JSON lines, then purge them."""
     from puhui.audit.retention import archive_and_purge
+    from puhui.audit.retention import archive_dir as default_archive_dir
     from puhui.audit.writer import AuditWriter
     from puhui.db.engine import create_engine
 
     settings = _settings()
-    target = archive_dir or settings.var_dir / "audit-archive"
+    target = archive_dir or default_archive_dir(settings)
 
     async def go() -> list[Any]:
         engine = create_engine(settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import re
 import secrets
@@ -600,6 +601,12 @@ def _view(message: HttpRequest | HttpResponse) -> _View:
 
 
 def _components(names: Sequence[str]) -> tuple[Item, ...]:
+    return _covered(tuple(names))[0]
+
+
+@functools.lru_cache(maxsize=256)  # signers cover the same few component lists every time
+def _covered(names: tuple[str, ...]) -> tuple[tuple[Item, ...], tuple[str, ...]]:
+    """Component items for `names` and their serialised identifiers."""
     items = []
     for name in names:
         parsed = parse_dictionary(f"c=({name})")["c"] if name.startswith('"') else None
@@ -607,7 +614,19 @@ def _components(names: Sequence[str]) -> tuple[Item, ...]:
             items.append(parsed.items[0])
         else:
             items.append(Item(name))
-    return tuple(items)
+    return tuple(items), tuple(serialize_item(item) for item in items)
+
+
+def _identifier(item: Item) -> str:
+    """The serialised component identifier; plain names (the usual case) from a cache."""
+    if not item.params and type(item.value) is str:
+        return _plain_identifier(item.value)
+    return serialize_item(item)
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_identifier(name: str) -> str:
+    return _serialize_bare(name)
 
 
 def _sign(
@@ -637,11 +656,11 @@ def _sign(
         params["alg"] = key.alg
     if tag is not None:
         params["tag"] = tag
-    sig_params = InnerList(_components(components), params)
-    params_line = serialize_item(sig_params)
+    items, idents = _covered(tuple(components))
+    params_line = f"({' '.join(idents)}){_serialize_params(params)}"
     base = _base(
-        sig_params.items,
-        [serialize_item(item) for item in sig_params.items],
+        items,
+        idents,
         _view(message),
         _view(request) if request is not None else None,
         params_line,
@@ -747,7 +766,7 @@ def _verify(
         member = inputs[name]
         if not isinstance(member, InnerList):
             raise SignatureInvalid("malformed Signature-Input member")
-        idents = [serialize_item(item) for item in member.items]
+        idents = [_identifier(item) for item in member.items]
         if all(w in idents for w in wanted):
             chosen = (name, member, idents)
             break

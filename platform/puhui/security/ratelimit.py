@@ -8,6 +8,7 @@ Quota days and months follow China Standard Time (UTC+8), the bank's business ca
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
@@ -73,6 +74,23 @@ class Decision:
 
 class RateLimiter(Protocol):
     async def check(self, key: str, plan: RatePlan, cost: int = 1) -> Decision: ...
+
+    async def check_all(
+        self, checks: Sequence[tuple[str, RatePlan]], cost: int = 1
+    ) -> Decision: ...
+
+
+def _tightest(decisions: Iterable[Decision]) -> Decision:
+    """The first refusal, else the admitting decision with the fewest calls left."""
+    tightest: Decision | None = None
+    for decision in decisions:
+        if not decision.allowed:
+            return decision
+        if tightest is None or decision.remaining < tightest.remaining:
+            tightest = decision
+    if tightest is None:
+        raise ValueError("no limits to check")
+    return tightest
 
 
 class _Windows(NamedTuple):
@@ -162,10 +180,13 @@ class MemoryRateLimiter:
         # key -> [tokens, last_refill, day_id, day_used, month_id, month_used]
         self._state: dict[str, list[float]] = {}
 
-    def check_now(self, key: str, plan: RatePlan, cost: int = 1) -> Decision:
+    def check_now(
+        self, key: str, plan: RatePlan, cost: int = 1, *, now: float | None = None
+    ) -> Decision:
         """Synchronous core of `check` (no I/O)."""
         _validate_cost(plan, cost)
-        now = utcnow().timestamp()
+        if now is None:
+            now = utcnow().timestamp()
         windows = _windows(now)
         state = self._state.get(key)
         if state is None:
@@ -200,6 +221,11 @@ class MemoryRateLimiter:
 
     async def check(self, key: str, plan: RatePlan, cost: int = 1) -> Decision:
         return self.check_now(key, plan, cost)
+
+    async def check_all(self, checks: Sequence[tuple[str, RatePlan]], cost: int = 1) -> Decision:
+        """Charge each limit in turn (one clock reading), stopping at the first refusal."""
+        now = utcnow().timestamp()
+        return _tightest(self.check_now(key, plan, cost, now=now) for key, plan in checks)
 
 
 # One script, one round trip: bucket refill + quota checks + consumption happen atomically,
@@ -282,3 +308,13 @@ class RedisRateLimiter:
             day_used=int(day_used),
             month_used=int(month_used),
         )
+
+    async def check_all(self, checks: Sequence[tuple[str, RatePlan]], cost: int = 1) -> Decision:
+        """Charge each limit in turn, stopping at the first refusal (as the memory limiter)."""
+        decisions = []
+        for key, plan in checks:
+            decision = await self.check(key, plan, cost)
+            decisions.append(decision)
+            if not decision.allowed:
+                break
+        return _tightest(decisions)

@@ -3,21 +3,28 @@ event; bank staff list and acknowledge it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 from litestar import Litestar
 from sqlalchemy import select
 from tests.builders import member_client
+from tests.conftest import http_client
 from tests.security_builders import install_probe_routes, signed_caller
 
-from puhui.db.session import tenant_bypass
-from puhui.security.alerts import THRESHOLDS
-from puhui.security.models import AlertKind
+from puhui.app import create_app
+from puhui.config import Settings
+from puhui.db.engine import create_engine
+from puhui.db.session import SessionFactory, tenant_bypass
+from puhui.security.alerts import THRESHOLDS, AnomalyMonitor
+from puhui.security.models import AlertKind, SecurityAlert
 from puhui.tenancy.models import TenantKind
 from puhui.webhooks.models import PartnerEvent
 
 pytestmark = pytest.mark.anyio
+
+REDIS_URL = os.environ.get("PUHUI_TEST_REDIS_URL")
 
 
 @pytest.fixture
@@ -77,3 +84,48 @@ async def test_a_few_failures_raise_nothing(probe_app: Litestar) -> None:
     staff, _, _ = await member_client(probe_app, ("operator",), kind=TenantKind.BANK)
     listed = await staff.get("/api/v1/operator/alerts/")
     assert all(a["client_id"] != caller.client.client_id for a in listed.json())
+
+
+@pytest.mark.skipif(
+    not REDIS_URL, reason="set PUHUI_TEST_REDIS_URL to test alert counters shared by workers"
+)
+async def test_a_spike_split_across_two_workers_raises_one_alert(settings: Settings) -> None:
+    """Replays alternate between two app instances sharing Redis: neither sees the threshold on
+    its own, together they cross it once, and exactly one alert is stored."""
+    worker_a, worker_b = create_app(settings), create_app(settings)
+    for worker in (worker_a, worker_b):
+        install_probe_routes(worker)
+    async with worker_a.lifespan(), worker_b.lifespan():
+        caller = await signed_caller(worker_a)
+        via = [http_client(worker_a), http_client(worker_b)]
+        assert (await caller.call("GET", "/api/v1/security-probe/a1", nonce="dup")).status_code == (
+            200
+        )
+        replays = 2 * THRESHOLDS[AlertKind.REPLAY_ATTEMPTS].count
+        for i in range(replays):
+            caller.http = via[i % 2]
+            refused = await caller.call("GET", "/api/v1/security-probe/a1", nonce="dup")
+            assert refused.status_code == 401
+        async with worker_a.state.db.unit_of_work() as session:
+            with tenant_bypass(session, reason="test.read_alerts"):
+                alerts = (
+                    await session.scalars(
+                        select(SecurityAlert).where(
+                            SecurityAlert.client_id == caller.client.client_id
+                        )
+                    )
+                ).all()
+    assert [a.kind for a in alerts] == [AlertKind.REPLAY_ATTEMPTS]
+    assert alerts[0].occurrences == THRESHOLDS[AlertKind.REPLAY_ATTEMPTS].count
+
+
+async def test_memory_counters_are_per_process(settings: Settings) -> None:
+    """Without Redis each monitor counts alone (the documented embedded-mode limit)."""
+    first = AnomalyMonitor(SessionFactory(create_engine(settings)))
+    second = AnomalyMonitor(SessionFactory(create_engine(settings)))
+    threshold = THRESHOLDS[AlertKind.REPLAY_ATTEMPTS].count
+    for _ in range(threshold - 1):
+        assert await first.count(AlertKind.REPLAY_ATTEMPTS, "cli-x") is None
+        assert await second.count(AlertKind.REPLAY_ATTEMPTS, "cli-x") is None
+    assert await first.count(AlertKind.REPLAY_ATTEMPTS, "cli-x") == threshold
+    assert await first.count(AlertKind.REPLAY_ATTEMPTS, "cli-x") is None  # quiet for the window

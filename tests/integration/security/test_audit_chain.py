@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 from litestar import Litestar
@@ -27,6 +28,7 @@ from puhui.cli import main
 from puhui.clock import FrozenClock, set_clock, utcnow
 from puhui.config import Settings
 from puhui.db.migrate import upgrade
+from puhui.jobs import JobContext, discover
 
 pytestmark = pytest.mark.anyio
 
@@ -224,5 +226,56 @@ async def test_retention_archives_then_purges_old_days(
     assert purge_record is not None
     async with own_app.state.db.engine.connect() as conn:
         (verdict,) = await verify_days(conn, old_day)
+    assert verdict.ok
+    assert verdict.archived
+
+
+async def test_no_answer_without_its_audit_record(own_app: Litestar) -> None:
+    """The audit store cannot commit (its table is gone): the call answers 503 audit-unavailable
+    instead of its result, and once the store is back the call left no record and no result."""
+    member, _, _ = await member_client(own_app)
+    assert (await member.get("/api/v1/tenant/")).status_code == 200
+    await _execute(own_app, text("ALTER TABLE audit_records RENAME TO audit_records_away"))
+    try:
+        refused = await member.get("/api/v1/tenant/")
+    finally:
+        await _execute(own_app, text("ALTER TABLE audit_records_away RENAME TO audit_records"))
+    assert refused.status_code == 503
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["type"].endswith("/audit-unavailable")
+    assert set(problem) == {"type", "title", "status", "detail", "request_id"}  # no tenant data
+    assert problem["request_id"] == refused.headers["x-request-id"]
+    async with own_app.state.db.unit_of_work() as session:
+        left = await session.scalar(
+            select(text("count(*)"))
+            .select_from(AuditRecord)
+            .where(AuditRecord.request_id == refused.headers["x-request-id"])
+        )
+    assert left == 0
+    assert (await member.get("/api/v1/tenant/")).status_code == 200  # recovers by itself
+
+
+async def test_retention_is_a_scheduled_job(
+    own_app: Litestar, chain_settings: Settings, chain_day: date, tmp_path: Path
+) -> None:
+    jobs = discover()
+    assert "audit.retention" in jobs
+    await _calls(own_app, 2)
+    await own_app.state.gateway.audit.seal_pending()
+    settings = msgspec.structs.replace(chain_settings, var_dir=tmp_path)
+    ctx = JobContext(settings=settings, db=own_app.state.db)
+    later = set_clock(FrozenClock(utcnow() + timedelta(days=settings.audit_retention_days + 1)))
+    try:
+        first = await jobs["audit.retention"].fn(ctx)
+        second = await jobs["audit.retention"].fn(ctx)  # safe to run twice: nothing left to do
+    finally:
+        set_clock(later)
+    assert first is not None
+    assert first >= 1
+    assert second == 0
+    assert (tmp_path / "audit-archive" / f"audit-{chain_day}.jsonl").exists()
+    async with own_app.state.db.engine.connect() as conn:
+        (verdict,) = await verify_days(conn, chain_day)
     assert verdict.ok
     assert verdict.archived

@@ -12,8 +12,14 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import select
 from tests.conftest import http_client
+from tests.consent_builders import authorised_consent, create_customer
 from tests.security_builders import (
     BASE_URL,
+    SEEDED_ID,
+    SEEDED_PHONE,
+    SignedCaller,
+    access_token,
+    create_client,
     install_probe_routes,
     signed_caller,
 )
@@ -22,11 +28,15 @@ from puhui.app import create_app
 from puhui.audit.models import AuditRecord
 from puhui.clock import utcnow
 from puhui.config import Settings
+from puhui.errors import PROBLEM_TYPES
+from puhui.gateway.steps import quota
 from puhui.gateway.steps.controls import RESPONSE_SIGNING_PURPOSE
 from puhui.gateway.steps.masking import REVEAL_SCOPE
+from puhui.gateway.steps.quota import TenantPlan
 from puhui.oauth.keys import KeyRing
-from puhui.security.digest import verify_content_digest
+from puhui.security.digest import content_digest, verify_content_digest
 from puhui.security.httpsig import HttpRequest, HttpResponse, SignatureKey, verify_response
+from puhui.security.ratelimit import RatePlan
 
 pytestmark = pytest.mark.anyio
 
@@ -84,6 +94,27 @@ class TestA1HmacCall:
         caller = await signed_caller(probe_app, scopes=[REVEAL_SCOPE])
         response = await caller.call("GET", "/api/v1/security-probe/a1")
         assert response.json()["phone"] == "138****5678"
+
+    async def test_c2_in_clear_only_with_reveal_scope_and_a_live_consent(
+        self, probe_app: Litestar
+    ) -> None:
+        tenant, client, keys = await create_client(probe_app)
+        customer = await create_customer(probe_app)
+        consent = await authorised_consent(probe_app, tenant, client.client_id, customer)
+
+        async def call(scopes: list[str]) -> dict[str, str]:
+            token = access_token(probe_app, tenant, client, scopes=scopes, consent_id=consent.id)
+            caller = SignedCaller(probe_app, http_client(probe_app), tenant, client, keys, token)
+            response = await caller.call("GET", "/api/v1/security-probe/a1")
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+
+        revealed = await call([REVEAL_SCOPE])
+        masked = await call([])
+        assert revealed["phone"] == SEEDED_PHONE
+        assert revealed["id_number"] == SEEDED_ID
+        assert masked["phone"] == "138****5678"
+        assert masked["id_number"] == "1101**********1234"
 
     async def test_unsigned_call_is_refused(self, probe_app: Litestar) -> None:
         caller = await signed_caller(probe_app)
@@ -256,3 +287,76 @@ async def test_public_routes_carry_ip_rate_limit_headers(probe_app: Litestar) ->
         response = await anonymous.get(BASE_URL + "/api/v1/catalogue")
     assert response.status_code == 200
     assert response.headers["ratelimit-policy"].startswith('"burst"')
+
+
+async def test_each_failure_has_its_own_problem_type_and_reveals_nothing(
+    probe_app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JR/T 0185 item 11: one problem type per failure; no key material, signature, digest or
+    expected value in any answer, only what a legitimate partner needs to fix the call."""
+    plans = dict(quota.RATE_PLANS)
+    tight = RatePlan("sweep-burst", 1, 0.01, None, None)
+    roomy = RatePlan("sweep-roomy", 1000, 1000.0, None, None)
+    plans["sweep-burst"] = TenantPlan("sweep-burst", tight, roomy, roomy)
+    daily = RatePlan("sweep-daily", 50, 50.0, 1, None)
+    plans["sweep-daily"] = TenantPlan("sweep-daily", daily, roomy, roomy)
+    monkeypatch.setattr(quota, "RATE_PLANS", plans)
+    path = "/api/v1/security-probe/a1"
+    answers: dict[str, tuple[httpx.Response, list[str]]] = {}
+
+    caller = await signed_caller(probe_app)
+    secrets_ = [caller.keys.hmac_secret]
+    bad_token = await caller.http.get(
+        path, headers={"authorization": "Bearer not.a.token", "signature": "sig1=:AAAA:"}
+    )
+    answers["invalid-token"] = (bad_token, secrets_)
+    impostor = await signed_caller(probe_app)
+    caller.keys.hmac_secret, real_secret = impostor.keys.hmac_secret, caller.keys.hmac_secret
+    wrong_key = await caller.call("GET", path)
+    caller.keys.hmac_secret = real_secret
+    answers["signature-invalid"] = (
+        wrong_key,
+        [*secrets_, impostor.keys.hmac_secret, str(wrong_key.request.headers["signature"])],
+    )
+    stale = await caller.call("GET", path, created=utcnow() - timedelta(seconds=900))
+    answers["signature-expired"] = (stale, secrets_)
+    await caller.call("GET", path, nonce="sweep-once")
+    replay = await caller.call("GET", path, nonce="sweep-once")
+    answers["replay-detected"] = (replay, [*secrets_, "sweep-once"])
+    fenced = await signed_caller(probe_app, ip_allowlist=["192.0.2.0/24"])
+    outside = await fenced.call("GET", path)
+    answers["ip-not-allowed"] = (outside, [fenced.keys.hmac_secret, "192.0.2.0/24"])
+    burst = await signed_caller(probe_app, rate_plan="sweep-burst")
+    await burst.call("GET", path)
+    answers["rate-limited"] = (await burst.call("GET", path), [burst.keys.hmac_secret])
+    quota_caller = await signed_caller(probe_app, rate_plan="sweep-daily")
+    await quota_caller.call("GET", path)
+    answers["quota-exhausted"] = (
+        await quota_caller.call("GET", path),
+        [quota_caller.keys.hmac_secret],
+    )
+    a2 = await signed_caller(probe_app)
+    body = {"amount_fen": 100}
+    tampered = await a2.call(
+        "POST", "/api/v1/security-probe/a2", body, key="ec", tamper=b'{"amount_fen": 1}'
+    )
+    answers["signature-invalid (body)"] = (
+        tampered,
+        [content_digest(b'{"amount_fen": 1}'), content_digest(msgspec.json.encode(body))],
+    )
+
+    seen: dict[str, str] = {}
+    for case, (response, forbidden) in answers.items():
+        slug = case.split(" ")[0]
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json"), case
+        assert _problem(response) == slug, (case, problem)
+        assert response.status_code == problem["status"] == PROBLEM_TYPES[slug].status, case
+        assert problem["title"] == PROBLEM_TYPES[slug].title, case
+        seen.setdefault(slug, problem["title"])
+        text = response.text
+        for value in forbidden:
+            assert value not in text, (case, value)
+        assert "expected" not in text.lower(), case
+        assert "traceback" not in text.lower(), case
+    assert len(set(seen.values())) == len(seen)  # distinct types read as distinct failures

@@ -145,3 +145,19 @@ def test_redis_limiter_never_over_admits_under_concurrency(
 
     allowed = _redis_run(redis_url, body)
     assert allowed.count(True) == 40  # the daily quota, exactly
+
+
+@pytest.mark.anyio
+async def test_check_all_stops_at_the_first_refusal_and_reports_the_tightest() -> None:
+    limiter = MemoryRateLimiter()
+    small = RatePlan("small", burst=1, per_second=0.001)
+    large = RatePlan("large", burst=100, per_second=100.0)
+    first = await limiter.check_all([("c", large), ("t", small)])
+    assert first.allowed
+    assert first.remaining == 0  # the tighter of the two
+    refused = await limiter.check_all([("c", large), ("t", small), ("a", large)])
+    assert not refused.allowed
+    assert refused.retry_after >= 1
+    # the limit after the refusal was never charged; the one before it was
+    assert limiter.check_now("a", large).remaining == 99
+    assert limiter.check_now("c", large).remaining == 97

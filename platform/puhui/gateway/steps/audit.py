@@ -26,6 +26,7 @@ def audit_call(
     started: float,
     request_id: str,
     client_ip: str | None,
+    idempotency_key: str | None = None,
     problem: str | None = None,
 ) -> asyncio.Future[None]:
     """Queue the call's record; await the future before the response's last byte is sent."""
@@ -33,6 +34,8 @@ def audit_call(
     details: dict[str, Any] = {"method": method}
     if problem is not None:
         details["problem"] = problem
+    if idempotency_key is not None:
+        details["idempotency_key"] = idempotency_key
     return controls.audit.submit(
         {
             "occurred_at": utcnow(),

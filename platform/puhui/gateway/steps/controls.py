@@ -49,5 +49,5 @@ class GatewayControls:
             ),
             response_keys=KeyRing(settings.key_dir, purpose=RESPONSE_SIGNING_PURPOSE),
             proxies=TrustedProxies.parse(cidrs),
-            monitor=AnomalyMonitor(db),
+            monitor=AnomalyMonitor(db, redis=redis),
         )

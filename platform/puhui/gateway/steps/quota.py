@@ -67,21 +67,16 @@ async def admit(
     client_id: str,
 ) -> Decision:
     """Charge one call to the client, its tenant and the API; the tightest decision is returned."""
-    checks = (
-        (f"c:{client_id}", plan.client),
-        (f"t:{tenant_id}", plan.tenant),
-        (f"a:{client_id}:{spec.api_id}", plan.per_api),
+    decision = await limiter.check_all(
+        (
+            (f"c:{client_id}", plan.client),
+            (f"t:{tenant_id}", plan.tenant),
+            (f"a:{client_id}:{spec.api_id}", plan.per_api),
+        )
     )
-    tightest: Decision | None = None
-    for key, rate_plan in checks:
-        decision = await limiter.check(key, rate_plan)
-        if not decision.allowed:
-            raise _refuse(decision)
-        if tightest is None or decision.remaining < tightest.remaining:
-            tightest = decision
-    if tightest is None:  # unreachable: `checks` is never empty
-        raise RuntimeError("no rate limit checked")
-    return tightest
+    if not decision.allowed:
+        raise _refuse(decision)
+    return decision
 
 
 async def admit_public(limiter: RateLimiter, address: str) -> Decision:

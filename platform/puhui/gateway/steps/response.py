@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException
 
 from puhui.audit.writer import AuditWriteFailed
@@ -32,7 +31,14 @@ from puhui.tenancy.subject import AuthSubject
 if TYPE_CHECKING:
     from litestar.types import HTTPResponseStartEvent, Message, Scope, Send
 
-__all__ = ["GatewayCall", "ResponseSteps", "audit_failure"]
+__all__ = [
+    "GatewayCall",
+    "ResponseSteps",
+    "audit_failure",
+    "header_value",
+    "raw_headers",
+    "set_header",
+]
 
 
 @dataclass(slots=True)
@@ -43,10 +49,15 @@ class GatewayCall:
     spec: ApiSpec | None = None
     request_id: str = "-"
     client_ip: str | None = None
+    idempotency_key: str | None = None
     responded: bool = False
 
-    def bind(self, spec: ApiSpec | None, request_id: str, client_ip: str) -> None:
+    def bind(
+        self, spec: ApiSpec | None, request_id: str, client_ip: str, idempotency_key: str | None
+    ) -> None:
         self.spec, self.request_id, self.client_ip = spec, request_id, client_ip
+        # Kept (bounded) so partners can find a call by the key they sent.
+        self.idempotency_key = idempotency_key[:255] if idempotency_key else None
 
 
 class ResponseSteps:
@@ -92,9 +103,9 @@ class ResponseSteps:
         kind = message["type"]
         if kind == "http.response.start":
             if self._decision is not None:
-                out = MutableScopeHeaders.from_message(message)
-                out["ratelimit-policy"] = self._decision.policy_header
-                out["ratelimit"] = self._decision.ratelimit_header
+                raw = raw_headers(message)
+                set_header(raw, b"ratelimit-policy", self._decision.policy_header)
+                set_header(raw, b"ratelimit", self._decision.ratelimit_header)
             self._start = cast("HTTPResponseStartEvent", message)
             return
         if kind != "http.response.body":
@@ -117,9 +128,9 @@ class ResponseSteps:
         spec = self._call.spec
         status = int(start["status"])
         if spec is not None:
-            headers = MutableScopeHeaders.from_message(start)
+            raw = raw_headers(start)
             # 11. response masking
-            if spec.fields and headers.get("content-type", "").startswith("application/json"):
+            if spec.fields and header_value(raw, b"content-type").startswith("application/json"):
                 body = mask_response(spec, self._subject, body)
             # 12. response signature (A2, client calls)
             if (
@@ -127,7 +138,9 @@ class ResponseSteps:
                 and self._verified is not None
                 and self._signed_request is not None
             ):
-                plain = {name.lower(): value for name, value in headers.items()}
+                plain = {
+                    name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw
+                }
                 added = sign_response(
                     self._controls.response_keys,
                     status,
@@ -137,8 +150,8 @@ class ResponseSteps:
                     self._verified,
                 )
                 for name, value in added.items():
-                    headers[name] = value
-            headers["content-length"] = str(len(body))
+                    set_header(raw, name.encode("latin-1"), value)
+            set_header(raw, b"content-length", str(len(body)))
             # 13. audit record, committed before the response leaves
             try:
                 await self._audit(status)
@@ -161,7 +174,32 @@ class ResponseSteps:
             started=self._call.started,
             request_id=self._call.request_id,
             client_ip=self._call.client_ip,
+            idempotency_key=self._call.idempotency_key,
         )
+
+
+def raw_headers(message: Any) -> list[tuple[bytes, bytes]]:
+    """The message's header list, made a mutable list of pairs in place (ASGI allows any
+    iterable); cheaper than a MutableScopeHeaders view, which re-decodes every name per lookup."""
+    raw = message.get("headers")
+    if not isinstance(raw, list) or (raw and not isinstance(raw[0], tuple)):
+        raw = [(bytes(name), bytes(value)) for name, value in raw or ()]
+        message["headers"] = raw
+    return raw
+
+
+def header_value(raw: list[tuple[bytes, bytes]], name: bytes) -> str:
+    for key, value in raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def set_header(raw: list[tuple[bytes, bytes]], name: bytes, value: str) -> None:
+    """Replace every `name` header (lower-case bytes) with one holding `value`."""
+    if any(key.lower() == name for key, _ in raw):
+        raw[:] = [(key, v) for key, v in raw if key.lower() != name]
+    raw.append((name, value.encode("latin-1")))
 
 
 def _audit_unavailable(
@@ -217,6 +255,7 @@ async def audit_failure(
             started=call.started,
             request_id=call.request_id,
             client_ip=call.client_ip,
+            idempotency_key=call.idempotency_key,
             problem=problem,
         )
     if status in {401, 403, 429}:
