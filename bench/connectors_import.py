@@ -2,8 +2,10 @@
 
 Builds a 100,000-row VAT-return file from the tax simulator's dirty persona data (mixed
 date, period and money formats, duplicates, a missing value), then times
-``connectors.bulk.import_bulk_file`` over it as JSON lines and as CSV. Normalisation only:
-database storage is not included yet.
+``connectors.bulk.import_bulk_file`` over it as JSON lines and as CSV. Normalisation only;
+``bench/connectors_db.py`` adds storage (sealed, de-duplicated, on SQLite and PostgreSQL).
+Reports CPU µs per record (``time.process_time()``), which load does not distort, beside
+records/s.
 
     .venv/bin/python bench/connectors_import.py [--quick] [--rows N]
 """
@@ -65,13 +67,16 @@ def run(rows: int, repeats: int) -> dict[str, object]:
     results: dict[str, object] = {}
     for fmt, content in inputs.items():
         best = float("inf")
+        best_cpu = float("inf")
         accepted = rejected = duplicates = 0
         for _ in range(repeats):
             started = time.perf_counter()
+            cpu_started = time.process_time()
             imported = import_bulk_file(
                 tax.connector, "vat_returns", content, file_format=fmt, consents=consents
             )
             best = min(best, time.perf_counter() - started)
+            best_cpu = min(best_cpu, time.process_time() - cpu_started)
             accepted = imported.quality.rows_accepted
             rejected = imported.quality.rows_rejected
             duplicates = imported.quality.duplicates_removed
@@ -79,6 +84,7 @@ def run(rows: int, repeats: int) -> dict[str, object]:
             "rows": rows,
             "seconds": round(best, 3),
             "records_per_s": int(rows / best),
+            "cpu_us_per_record": round(best_cpu / rows * 1e6, 1),
             "accepted": accepted,
             "rejected": rejected,
             "duplicates_removed": duplicates,
@@ -97,13 +103,14 @@ def main() -> None:
     rows, repeats = (10_000, 1) if args.quick else (args.rows, 3)
     results = run(rows, repeats)
     print(
-        f"{'format':<8}{'rows':>10}{'seconds':>10}{'records/s':>12}{'accepted':>10}{'rejected':>10}{'dups':>8}"
+        f"{'format':<8}{'rows':>10}{'seconds':>10}{'records/s':>12}{'cpu us/rec':>12}"
+        f"{'accepted':>10}{'rejected':>10}{'dups':>8}"
     )
     for fmt, r in results.items():
         assert isinstance(r, dict)
         print(
             f"{fmt:<8}{r['rows']:>10}{r['seconds']:>10}{r['records_per_s']:>12}"
-            f"{r['accepted']:>10}{r['rejected']:>10}{r['duplicates_removed']:>8}"
+            f"{r['cpu_us_per_record']:>12}{r['accepted']:>10}{r['rejected']:>10}{r['duplicates_removed']:>8}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {

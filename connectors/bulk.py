@@ -66,13 +66,15 @@ def import_bulk_file(
     source = connector.spec().name
     needed = pipeline.binding.spec.data_items
     now = utcnow()
-    records: list[Record] = []
-    for record in pipeline.process(raw, consent_id="", fetched_at=now, expected_uscc=None):
-        grant = consents.get(record.provenance.collection_object)
-        # JR/T 0269 6.3.2 e: a row is kept only under a live consent covering the stream.
-        if grant is None or now >= grant.valid_until or not grant.permits(source, needed):
-            pipeline.reject_accepted(record, "no_consent: uscc")
-            continue
-        provenance = msgspec.structs.replace(record.provenance, consent_id=grant.consent_id)
-        records.append(msgspec.structs.replace(record, provenance=provenance))
-    return BulkImport(stream=stream, records=tuple(records), quality=pipeline.report())
+    # JR/T 0269 6.3.2 e: a row is kept only under a live consent covering the stream.
+    held_under = {
+        uscc: grant.consent_id
+        for uscc, grant in consents.items()
+        if now < grant.valid_until and grant.permits(source, needed)
+    }
+    records = tuple(
+        pipeline.process(
+            raw, consent_id="", fetched_at=now, expected_uscc=None, consent_for=held_under.get
+        )
+    )
+    return BulkImport(stream=stream, records=records, quality=pipeline.report())

@@ -58,9 +58,16 @@ class StreamPipeline:
         fetched_at: datetime,
         expected_uscc: str | None,
         snapshot_taken_at: datetime | None = None,
+        consent_for: Callable[[str], str | None] | None = None,
     ) -> Iterator[Record]:
-        """Yield the accepted, non-duplicate records of ``rows``; tally everything else."""
+        """Yield the accepted, non-duplicate records of ``rows``; tally everything else.
+
+        ``consent_for`` (bulk files, where each row may be about another enterprise) names the
+        consent a row's USCC is collected under, or None to reject the row ("no_consent").
+        Provenance is made once per enterprise and consent: records share the frozen value.
+        """
         spec = self.binding.spec
+        provenances: dict[tuple[str, str], Provenance] = {}
         for raw in rows:
             row = self._tally.saw(raw, self.binding.raw_fields)
             try:
@@ -79,20 +86,24 @@ class StreamPipeline:
             if sighting is Sighting.DUPLICATE:
                 self._tally.duplicates_removed += 1
                 continue
+            held_under = consent_id
+            if consent_for is not None:
+                found = consent_for(subject)
+                if found is None:  # JR/T 0269 6.3.2 e: no row without a consent for its subject
+                    self._tally.rejected(row, "no_consent: uscc")
+                    continue
+                held_under = found
             if sighting is Sighting.SUPERSEDES:
                 self._tally.superseded += 1
             self._tally.rows_accepted += 1
-            yield Record(
-                stream=spec.name,
-                key=key,
-                content_hash=digest,
-                data=data,
-                provenance=Provenance(
+            provenance = provenances.get((subject, held_under))
+            if provenance is None:
+                provenance = provenances[(subject, held_under)] = Provenance(
                     data_source=self._source,
                     collection_channel=self._channel,
                     collection_object=subject,
                     data_type=f"{self._source}.{spec.name}",
-                    consent_id=consent_id,
+                    consent_id=held_under,
                     fetched_at=fetched_at,
                     schema_version=spec.schema_version,
                     connector_version=self._version,
@@ -101,13 +112,10 @@ class StreamPipeline:
                     volatility=spec.volatility,
                     shape=spec.shape,
                     snapshot_taken_at=snapshot_taken_at,
-                ),
+                )
+            yield Record(
+                stream=spec.name, key=key, content_hash=digest, data=data, provenance=provenance
             )
-
-    def reject_accepted(self, record: Record, reason: str) -> None:
-        """Move an accepted record to the rejected count (a check made after normalising)."""
-        self._tally.rows_accepted -= 1
-        self._tally.rejected(self._tally.rows_in, f"{reason} ({record.key})")
 
     def report(self) -> QualityReport:
         return self._tally.report(self.binding.raw_fields)

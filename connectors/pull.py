@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -38,6 +38,22 @@ class UpstreamPage(msgspec.Struct, frozen=True):
 _PAGE = msgspec.json.Decoder(UpstreamPage, float_hook=Decimal)
 
 
+async def _fetch(
+    client: OutboundClient,
+    path: str,
+    params: dict[str, str],
+    before: Callable[[], Awaitable[None]] | None,
+    after: Callable[[], Awaitable[None]] | None,
+) -> bytes:
+    if before is not None:
+        await before()
+    try:
+        return (await client.get(path, params=params)).content
+    finally:
+        if after is not None:
+            await after()
+
+
 async def pull_stream(
     *,
     client: OutboundClient,
@@ -46,12 +62,15 @@ async def pull_stream(
     state: SyncState,
     page_size: int,
     snapshots: LastGoodStore,
+    before_fetch: Callable[[], Awaitable[None]] | None = None,
+    after_fetch: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[ReadItem]:
     """Read one stream page by page from the cursor in ``state``.
 
     The consent is re-checked before every page so a revocation stops the read at once
     (JR/T 0269 6.1); an outage serves last-good pages, marked stale, without advancing
-    the state (6.3.2 d).
+    the state (6.3.2 d). ``before_fetch``/``after_fetch`` run around every upstream call
+    (a circuit breaker shared by several workers syncs its state there).
     """
     stream = pipeline.binding.spec.name
     path = pipeline.binding.path.format(uscc=consent.subject_uscc)
@@ -65,7 +84,7 @@ async def pull_stream(
         key = f"{client.upstream}:{path}?{urlencode(sorted(params.items()))}"
         snapshot_at = None
         try:
-            body = (await client.get(path, params=params)).content
+            body = await _fetch(client, path, params, before_fetch, after_fetch)
         except UpstreamRejected as exc:
             kind = ConfigError if exc.status in (401, 403) else UpstreamDataError
             yield kind(stream=stream, message=f"upstream rejected the request: HTTP {exc.status}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import httpx
 import msgspec
@@ -29,7 +29,7 @@ from puhui.outbound import (
     upstream_breakers,
 )
 
-__all__ = ["ConnectorRuntime", "PullApiConfig", "ScenarioConnector"]
+__all__ = ["ConnectorRuntime", "PullApiConfig", "ScenarioConnector", "SharedBreakers"]
 
 
 class PullApiConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +43,20 @@ class PullApiConfig(msgspec.Struct, frozen=True, kw_only=True):
 C = TypeVar("C", bound=PullApiConfig)
 
 _DEFAULT_SNAPSHOTS = InMemoryLastGoodStore()
+
+
+async def _nothing() -> None:
+    return None
+
+
+@runtime_checkable
+class SharedBreakers(Protocol):
+    """Breakers whose state lives outside the process (several workers): the connector takes
+    the shared state before each page it fetches and hands its outcomes back after it."""
+
+    async def pull(self, upstream: str) -> None: ...
+
+    async def push(self, upstream: str) -> None: ...
 
 
 class ConnectorRuntime(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,9 +142,18 @@ class ScenarioConnector(Generic[C]):
             **extra,
         )
 
+    def _shared(self) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+        """Pull/push of the breaker's shared state around a fetch (no-ops in one process)."""
+        breakers, name = self._runtime.breakers, self._spec.name
+        if isinstance(breakers, SharedBreakers):
+            return (lambda: breakers.pull(name)), (lambda: breakers.push(name))
+        return _nothing, _nothing
+
     async def check(self, config: msgspec.Struct) -> CheckResult:
         own = self._own(config)
         started = time.perf_counter()
+        pull, push = self._shared()
+        await pull()
         async with self._client(own) as client:
             try:
                 await client.get("/v1/health")
@@ -139,6 +162,7 @@ class ScenarioConnector(Generic[C]):
                 ok, message = False, f"upstream rejected the credentials: HTTP {exc.status}"
             except UpstreamError as exc:
                 ok, message = False, f"upstream unavailable: {exc}"
+            await push()
             elapsed = int((time.perf_counter() - started) * 1000)
             return CheckResult(
                 ok=ok, message=message, latency_ms=elapsed, circuit=client.breaker.state
@@ -178,6 +202,7 @@ class ScenarioConnector(Generic[C]):
                     )
                     continue
                 pipeline = self.pipeline(stream, ConnectionMode.PULL_API)
+                before, after = self._shared()
                 async for item in pull_stream(
                     client=client,
                     pipeline=pipeline,
@@ -185,6 +210,8 @@ class ScenarioConnector(Generic[C]):
                     state=state,
                     page_size=own.page_size,
                     snapshots=self._runtime.snapshots,
+                    before_fetch=before,
+                    after_fetch=after,
                 ):
                     if isinstance(item, StateCheckpoint):
                         state = item.state

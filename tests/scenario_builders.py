@@ -11,12 +11,16 @@ from litestar import Litestar
 from puhui.clock import utcnow
 from puhui.consent.models import Consent, ConsentPurpose, ConsentStatus
 from puhui.db.session import tenant_bypass
+from puhui.scenario.controllers import PUSH_SCOPE
 from puhui.scenario.credentials import seal_config
 from puhui.scenario.hosted import hosted_connector
 from puhui.scenario.models import ConnectorInstance, InstanceStatus
 from puhui.scenario.sandbox import sandbox_config
 from puhui.tenancy.models import Tenant
 from tests.builders import unique
+from tests.conftest import http_client
+from tests.security_builders import SignedCaller, access_token
+from tests.security_builders import create_client as create_signing_client
 
 CONNECTORS = ("procurement", "utilities", "tax", "payroll")
 
@@ -90,3 +94,11 @@ async def create_instance(
         )
         session.add(instance)
     return instance
+
+
+async def push_caller(app: Litestar, tenant: Tenant) -> SignedCaller:
+    """The partner's OAuth client with the push scope, signing every call like its SDK (RFC 9421
+    over @method, @target-uri and Content-Digest, fresh nonce each time)."""
+    tenant, client, keys = await create_signing_client(app, tenant)
+    token = access_token(app, tenant, client, scopes=[PUSH_SCOPE])
+    return SignedCaller(app, http_client(app), tenant, client, keys, token)

@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from connectors.cleaning import (
-    parse_amount_fen,
-    parse_date,
-    parse_int,
-    parse_period,
-    require_text,
-    require_uscc,
-)
+from connectors.kit import day, fen, integer, mapped, period, text, uscc
 from connectors.payroll.schemas import PayrollMonth, SocialInsuranceMonth
 
-__all__ = ["PAYROLL_FIELDS", "SOCIAL_FIELDS", "normalise_payroll", "normalise_social_insurance"]
+__all__ = ["normalise_payroll", "normalise_social_insurance"]
 
-PAYROLL_FIELDS = ("batch_no", "employer_uscc", "pay_month", "employees", "gross_total", "paid_at")
-SOCIAL_FIELDS = (
-    "record_no",
-    "employer_uscc",
-    "contribution_month",
-    "insured_count",
-    "employer_part",
-    "employee_part",
+normalise_payroll = mapped(
+    PayrollMonth,
+    payroll_id=text("batch_no"),
+    uscc=uscc("employer_uscc"),
+    period=period("pay_month"),
+    headcount=integer("employees"),
+    gross_pay_fen=fen("gross_total"),
+    paid_on=day("paid_at"),
 )
 
-
-def normalise_payroll(row: Mapping[str, object]) -> PayrollMonth:
-    return PayrollMonth(
-        payroll_id=require_text(row, "batch_no"),
-        uscc=require_uscc(row, "employer_uscc"),
-        period=parse_period(row, "pay_month"),
-        headcount=parse_int(row, "employees"),
-        gross_pay_fen=parse_amount_fen(row, "gross_total"),
-        paid_on=parse_date(row, "paid_at"),
-    )
-
-
-def normalise_social_insurance(row: Mapping[str, object]) -> SocialInsuranceMonth:
-    return SocialInsuranceMonth(
-        record_id=require_text(row, "record_no"),
-        uscc=require_uscc(row, "employer_uscc"),
-        period=parse_period(row, "contribution_month"),
-        insured_headcount=parse_int(row, "insured_count"),
-        employer_contribution_fen=parse_amount_fen(row, "employer_part"),
-        employee_contribution_fen=parse_amount_fen(row, "employee_part"),
-    )
+normalise_social_insurance = mapped(
+    SocialInsuranceMonth,
+    record_id=text("record_no"),
+    uscc=uscc("employer_uscc"),
+    period=period("contribution_month"),
+    insured_headcount=integer("insured_count"),
+    employer_contribution_fen=fen("employer_part"),
+    employee_contribution_fen=fen("employee_part"),
+)

@@ -2,124 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from connectors.catalog import FieldClass, Shape, StreamSpec, Volatility, classified
-from connectors.pipeline import StreamBinding
-from connectors.scenario import PullApiConfig, ScenarioConnector
-from connectors.spec import AuthKind, ConnectionMode, ConnectorSpec, ScenarioCategory, Secret
+from connectors.catalog import FieldClass, Shape, Volatility
+from connectors.kit import BearerConfig, bearer_auth, stream
+from connectors.scenario import ScenarioConnector
+from connectors.spec import AuthKind, ConnectionMode, ConnectorSpec, ScenarioCategory
 from connectors.tax import normalise
 from connectors.tax.features import TAX_FEATURES
-from connectors.tax.schemas import CreditGrade, IncomeTaxReturn, TaxArrears, VatReturn
 
 __all__ = ["TaxConfig", "connector"]
 
 C1, C2 = FieldClass.C1, FieldClass.C2
 
 
-class TaxConfig(PullApiConfig, frozen=True, kw_only=True):
+class TaxConfig(BearerConfig, frozen=True, kw_only=True):
     """Where the tax data service is and the bearer token the bank holds for it."""
 
-    access_token: Secret
-
-
-def _auth(config: TaxConfig) -> Mapping[str, str]:
-    return {"authorization": f"Bearer {config.access_token}"}
-
-
-_PATH = "/v1/enterprises/{uscc}/"
 
 BINDINGS = (
-    StreamBinding(
-        spec=StreamSpec(
-            name="vat_returns",
-            title="Monthly VAT returns with declared revenue",
-            record_type=VatReturn,
-            schema_version=1,
-            primary_key=("filing_id",),
-            cursor_field="period",
-            data_items=frozenset({"vat_returns"}),
-            fields=classified(
-                filing_id=C1,
-                uscc=C1,
-                period=C1,
-                declared_revenue_fen=C2,
-                vat_payable_fen=C2,
-                filed_on=C1,
-            ),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "vat-returns",
-        raw_fields=normalise.VAT_FIELDS,
+    stream(
+        "vat_returns",
+        "Monthly VAT returns with declared revenue",
         normaliser=normalise.normalise_vat,
+        key="filing_id",
+        cursor="period",
+        classes={
+            "filing_id": C1,
+            "uscc": C1,
+            "period": C1,
+            "declared_revenue_fen": C2,
+            "vat_payable_fen": C2,
+            "filed_on": C1,
+        },
     ),
-    StreamBinding(
-        spec=StreamSpec(
-            name="income_tax_returns",
-            title="Quarterly enterprise income-tax returns",
-            record_type=IncomeTaxReturn,
-            schema_version=1,
-            primary_key=("filing_id",),
-            cursor_field="filed_on",
-            data_items=frozenset({"income_tax_returns"}),
-            fields=classified(
-                filing_id=C1,
-                uscc=C1,
-                tax_year=C1,
-                quarter=C1,
-                taxable_income_fen=C2,
-                tax_payable_fen=C2,
-                filed_on=C1,
-            ),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "income-tax-returns",
-        raw_fields=normalise.INCOME_TAX_FIELDS,
+    stream(
+        "income_tax_returns",
+        "Quarterly enterprise income-tax returns",
         normaliser=normalise.normalise_income_tax,
+        key="filing_id",
+        cursor="filed_on",
+        classes={
+            "filing_id": C1,
+            "uscc": C1,
+            "tax_year": C1,
+            "quarter": C1,
+            "taxable_income_fen": C2,
+            "tax_payable_fen": C2,
+            "filed_on": C1,
+        },
     ),
-    StreamBinding(
-        spec=StreamSpec(
-            name="credit_grades",
-            title="Annual tax credit grade (A/B/M/C/D)",
-            record_type=CreditGrade,
-            schema_version=1,
-            primary_key=("uscc", "assessment_year"),
-            cursor_field="assessment_year",
-            data_items=frozenset({"tax_credit_grade"}),
-            fields=classified(uscc=C1, assessment_year=C1, grade=C1, published_on=C1),
-            volatility=Volatility.STATIC,
-            shape=Shape.CROSS_SECTION,
-        ),
-        path=_PATH + "credit-grades",
-        raw_fields=normalise.GRADE_FIELDS,
+    stream(
+        "credit_grades",
+        "Annual tax credit grade (A/B/M/C/D)",
         normaliser=normalise.normalise_credit_grade,
+        key=("uscc", "assessment_year"),
+        cursor="assessment_year",
+        items={"tax_credit_grade"},
+        classes={"uscc": C1, "assessment_year": C1, "grade": C1, "published_on": C1},
+        volatility=Volatility.STATIC,
+        shape=Shape.CROSS_SECTION,
     ),
-    StreamBinding(
-        spec=StreamSpec(
-            name="arrears",
-            title="Tax arrears and late-payment penalties",
-            record_type=TaxArrears,
-            schema_version=1,
-            primary_key=("arrears_id",),
-            cursor_field="incurred_on",
-            data_items=frozenset({"tax_arrears"}),
-            fields=classified(
-                arrears_id=C1,
-                uscc=C1,
-                tax_type=C1,
-                principal_fen=C2,
-                penalty_fen=C2,
-                incurred_on=C1,
-                settled_on=C1,
-            ),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "arrears",
-        raw_fields=normalise.ARREARS_FIELDS,
+    stream(
+        "arrears",
+        "Tax arrears and late-payment penalties",
         normaliser=normalise.normalise_arrears,
+        key="arrears_id",
+        cursor="incurred_on",
+        items={"tax_arrears"},
+        classes={
+            "arrears_id": C1,
+            "uscc": C1,
+            "tax_type": C1,
+            "principal_fen": C2,
+            "penalty_fen": C2,
+            "incurred_on": C1,
+            "settled_on": C1,
+        },
     ),
 )
 
@@ -138,7 +95,7 @@ SPEC = ConnectorSpec(
 connector: ScenarioConnector[TaxConfig] = ScenarioConnector(
     spec=SPEC,
     config_type=TaxConfig,
-    auth_headers=_auth,
+    auth_headers=bearer_auth(),
     bindings=BINDINGS,
     features=TAX_FEATURES,
 )

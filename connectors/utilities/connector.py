@@ -2,94 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from connectors.catalog import FieldClass, Shape, StreamSpec, Volatility, classified
-from connectors.pipeline import StreamBinding
-from connectors.scenario import PullApiConfig, ScenarioConnector
-from connectors.spec import AuthKind, ConnectionMode, ConnectorSpec, ScenarioCategory, Secret
+from connectors.catalog import FieldClass
+from connectors.kit import ApiKeyConfig, api_key_auth, stream
+from connectors.scenario import ScenarioConnector
+from connectors.spec import AuthKind, ConnectionMode, ConnectorSpec, ScenarioCategory
 from connectors.utilities import normalise
 from connectors.utilities.features import UTILITY_FEATURES
-from connectors.utilities.schemas import ElectricityUsage, UtilityBill, WaterUsage
 
 __all__ = ["UtilitiesConfig", "connector"]
 
 C1, C2 = FieldClass.C1, FieldClass.C2
-_PATH = "/v1/enterprises/{uscc}/"
 
 
-class UtilitiesConfig(PullApiConfig, frozen=True, kw_only=True):
+class UtilitiesConfig(ApiKeyConfig, frozen=True, kw_only=True):
     """Where the utility's data API is and the API key it issued to the bank."""
 
-    api_key: Secret
 
-
-def _auth(config: UtilitiesConfig) -> Mapping[str, str]:
-    return {"x-api-key": config.api_key}
-
-
-_USAGE = classified(reading_id=C1, uscc=C1, meter_id=C1, period=C1, read_on=C1)
+_USAGE = {"reading_id": C1, "uscc": C1, "meter_id": C1, "period": C1, "read_on": C1}
 
 BINDINGS = (
-    StreamBinding(
-        spec=StreamSpec(
-            name="electricity_usage",
-            title="Monthly electricity consumption (kWh)",
-            record_type=ElectricityUsage,
-            schema_version=1,
-            primary_key=("reading_id",),
-            cursor_field="period",
-            data_items=frozenset({"electricity_usage"}),
-            fields=(*_USAGE, *classified(kwh=C2)),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "electricity-usage",
-        raw_fields=normalise.USAGE_FIELDS,
+    stream(
+        "electricity_usage",
+        "Monthly electricity consumption (kWh)",
         normaliser=normalise.normalise_electricity,
+        key="reading_id",
+        cursor="period",
+        classes=_USAGE | {"kwh": C2},
     ),
-    StreamBinding(
-        spec=StreamSpec(
-            name="water_usage",
-            title="Monthly water consumption (m³)",
-            record_type=WaterUsage,
-            schema_version=1,
-            primary_key=("reading_id",),
-            cursor_field="period",
-            data_items=frozenset({"water_usage"}),
-            fields=(*_USAGE, *classified(m3=C2)),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "water-usage",
-        raw_fields=normalise.USAGE_FIELDS,
+    stream(
+        "water_usage",
+        "Monthly water consumption (m³)",
         normaliser=normalise.normalise_water,
+        key="reading_id",
+        cursor="period",
+        classes=_USAGE | {"m3": C2},
     ),
-    StreamBinding(
-        spec=StreamSpec(
-            name="bills",
-            title="Water and electricity bills and payments",
-            record_type=UtilityBill,
-            schema_version=1,
-            primary_key=("bill_id",),
-            cursor_field="period",
-            data_items=frozenset({"utility_bills"}),
-            fields=classified(
-                bill_id=C1,
-                uscc=C1,
-                utility=C1,
-                period=C1,
-                amount_fen=C2,
-                due_on=C1,
-                paid_fen=C2,
-                paid_on=C1,
-            ),
-            volatility=Volatility.DYNAMIC,
-            shape=Shape.TIME_SERIES,
-        ),
-        path=_PATH + "bills",
-        raw_fields=normalise.BILL_FIELDS,
+    stream(
+        "bills",
+        "Water and electricity bills and payments",
         normaliser=normalise.normalise_bill,
+        key="bill_id",
+        cursor="period",
+        items={"utility_bills"},
+        classes={
+            "bill_id": C1,
+            "uscc": C1,
+            "utility": C1,
+            "period": C1,
+            "amount_fen": C2,
+            "due_on": C1,
+            "paid_fen": C2,
+            "paid_on": C1,
+        },
     ),
 )
 
@@ -110,7 +74,7 @@ SPEC = ConnectorSpec(
 connector: ScenarioConnector[UtilitiesConfig] = ScenarioConnector(
     spec=SPEC,
     config_type=UtilitiesConfig,
-    auth_headers=_auth,
+    auth_headers=api_key_auth(),
     bindings=BINDINGS,
     features=UTILITY_FEATURES,
 )

@@ -16,7 +16,8 @@ from puhui.db.session import tenant_bypass
 from puhui.deps import Db, Subject
 from puhui.errors import NotFound
 from puhui.gateway.catalogue import declare
-from puhui.outbound import CircuitHealth, CircuitState, upstream_breakers
+from puhui.outbound import CircuitHealth, CircuitState
+from puhui.scenario.breakers import breaker_health, connector_breakers
 from puhui.scenario.featurestore import latest_features
 from puhui.scenario.hosted import hosted_connectors
 from puhui.scenario.models import ConnectorInstance, QualityReportRow, SyncRun
@@ -37,7 +38,7 @@ from puhui.scenario.schemas import (
 )
 from puhui.scenario.service import InstanceService, SyncService
 
-__all__ = ["scenario_router"]
+__all__ = ["PUSH_SCOPE", "scenario_router"]
 
 Uscc = Annotated[
     str,
@@ -49,6 +50,7 @@ Uscc = Annotated[
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="Rows to skip")]
 _CONFIGURE = ("owner", "admin", "developer")
+PUSH_SCOPE = "scenario.push"  # the partner client's webhook scope (JR/T 0269 7.3.2 c push mode)
 _TAG = "Scenario connectors"
 
 
@@ -221,9 +223,16 @@ class ConnectorInstanceController(Controller):
         ),
     )
     async def run_sync(
-        self, db: Db, subject: Subject, instance_id: FromPath[uuid.UUID], data: JSONBody[SyncCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        subject: Subject,
+        instance_id: FromPath[uuid.UUID],
+        data: JSONBody[SyncCreate],
     ) -> SyncRunRead:
-        run = await SyncService(db, subject).pull(instance_id, data.consent_id, data.streams)
+        breakers = connector_breakers(request.app.state)
+        service = SyncService(db, subject, breakers=breakers)
+        run = await service.pull(instance_id, data.consent_id, data.streams)
         return run_read(run)
 
     @get(
@@ -277,13 +286,20 @@ class ConnectorInstanceController(Controller):
         "/connector-instances/{instance_id:uuid}/pushes",
         **declare(
             operation_id="PushScenarioRecords",
-            summary="Push rows of one stream about a consenting enterprise",
+            summary="Signed webhook: a partner pushes rows of one stream about a consenting firm",
+            description=(
+                "Called by the partner's OAuth client (scope `scenario.push`), never by a portal "
+                "session. The gateway verifies the RFC 9421 HTTP Message Signature over @method, "
+                "@target-uri and Content-Digest (RFC 9530), and spends its nonce, before the "
+                "handler runs: an unsigned, tampered or replayed push is refused with a problem "
+                "document and nothing is stored. Same normaliser and consent gate as a pull."
+            ),
             tag=_TAG,
             level="A1",
             service="05",
             sequence=8,
-            audience="member",
-            roles=_CONFIGURE,
+            audience="client",
+            scopes=(PUSH_SCOPE,),
             resource="connector_instance",
             errors=(409,),
         ),
@@ -348,8 +364,12 @@ class OperatorConnectorController(Controller):
             audience="operator",
         ),
     )
-    async def health(self, db: Db, subject: Subject) -> list[InstanceHealth]:
-        circuits = {h.upstream: h for h in upstream_breakers().health()}
+    async def health(
+        self, request: Request[Any, Any, Any], db: Db, subject: Subject
+    ) -> list[InstanceHealth]:
+        breakers = connector_breakers(request.app.state)
+        known = await breaker_health(breakers, hosted_connectors())
+        circuits = {h.upstream: h for h in known}
         with tenant_bypass(db, reason="operator.connector_health"):
             instances = await InstanceRepository(db).list(limit=10_000)
             latest = await SyncRunRepository(db).latest_by_instance()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import msgspec
 from sqlalchemy import delete, select, update
@@ -22,11 +23,12 @@ from puhui.clock import utcnow
 from puhui.consent.gate import consent_is_active
 from puhui.consent.models import Consent, ConsentStatus
 from puhui.db.session import SessionFactory, tenant_bypass
+from puhui.jobs import JobContext, periodic
 from puhui.scenario.models import FeatureRow, ScenarioRecord
 from puhui.scenario.repository import CursorRepository, RecordRepository
 from puhui.scenario.snapshots import forget_snapshots_of
 
-__all__ = ["RetentionReport", "enforce_retention"]
+__all__ = ["RetentionReport", "enforce_retention", "retention"]
 
 _REASON = "scenario.retention"
 
@@ -38,6 +40,7 @@ class RetentionReport(msgspec.Struct, kw_only=True):
     revoked_destroyed: int = 0
     kept_on_other_basis: int = 0
     enterprises: int = 0
+    keys_destroyed: int = 0  # batch data keys no record is sealed under any more
 
 
 async def _forget_derived(session: AsyncSession, uscc: str, source: str) -> None:
@@ -126,8 +129,28 @@ async def enforce_retention(
                 handled += len(held)
         if progress:
             progress(handled)
+    async with db.unit_of_work() as session:  # keys nothing is sealed under any more
+        report.keys_destroyed = await RecordRepository(session).forget_unused_keys()
     report.enterprises = len(touched)
     return report
+
+
+@periodic(
+    "scenario.retention",
+    every=timedelta(hours=1),
+    help="Destroy scenario data past its retention or whose consent ended (JR/T 0269 6.1).",
+)
+async def retention(ctx: JobContext) -> int:
+    """The scheduled job: both passes, committed in batches; returns the records handled."""
+    done = 0
+
+    def advance(handled: int) -> None:
+        nonlocal done
+        done += handled
+        ctx.progress(done, None)
+
+    report = await enforce_retention(ctx.db, progress=advance)
+    return report.expired_destroyed + report.revoked_destroyed + report.kept_on_other_basis
 
 
 async def _hold_on(

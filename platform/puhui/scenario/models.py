@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from puhui.db.base import Base, JsonDocument, TenantOwned, Versioned
 
@@ -33,6 +33,7 @@ __all__ = [
     "InstanceStatus",
     "LastGoodSnapshot",
     "QualityReportRow",
+    "ScenarioDataKey",
     "ScenarioRecord",
     "SyncCursor",
     "SyncOutcome",
@@ -141,6 +142,20 @@ class SyncCursor(TenantOwned, Base):
     cursor: Mapped[str] = mapped_column(String(500))
 
 
+class ScenarioDataKey(Base):
+    """One batch's data-encryption key, wrapped by the field keyring's KEK (JR/T 0171 C2/C3).
+
+    Envelope encryption per batch: every sealed record of a stored batch is an AES-256-GCM value
+    under this DEK (own nonce, bound to the record's natural key); ``wrapped_dek`` is the DEK
+    sealed by the keyring (``v<kek_version>:...``). Destroying the key destroys what it sealed.
+    """
+
+    __tablename__ = "scenario_data_keys"
+
+    kek_version: Mapped[int] = mapped_column(Integer)
+    wrapped_dek: Mapped[str] = mapped_column(Text)
+
+
 class ScenarioRecord(Base):
     """One canonical record about an enterprise, with its provenance (JR/T 0269 6.3.2 c, 6.4.2 c).
 
@@ -159,6 +174,12 @@ class ScenarioRecord(Base):
     # The normalised record as JSON; sealed when the stream has C2/C3 fields (JR/T 0171).
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     data_enc: Mapped[str | None] = mapped_column(Text)
+    # The batch key ``data_enc`` is sealed with; None for values sealed by the keyring directly.
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("scenario_data_keys.id", ondelete="RESTRICT"), index=True
+    )
+    # Loaded with the record, so a record decodes without another query.
+    data_key: Mapped[ScenarioDataKey | None] = relationship(lazy="joined", viewonly=True)
     field_classes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     collection_channel: Mapped[str] = mapped_column(String(20))
     collection_object: Mapped[str] = mapped_column(String(18))

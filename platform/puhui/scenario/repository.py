@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, delete, func, select
 
 from puhui.db.repository import Repository
 from puhui.scenario.models import (
     ConnectorInstance,
     FeatureRow,
     QualityReportRow,
+    ScenarioDataKey,
     ScenarioRecord,
     SyncCursor,
     SyncRun,
@@ -123,66 +123,30 @@ class CursorRepository(Repository[SyncCursor]):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-_UPDATABLE = (
-    "content_hash",
-    "data",
-    "data_enc",
-    "field_classes",
-    "collection_channel",
-    "consent_id",
-    "fetched_at",
-    "snapshot_taken_at",
-    "schema_version",
-    "connector_version",
-    "collected_by_tenant_id",
-    "retain_until",
-    "updated_at",
-)
-
-
 class RecordRepository(Repository[ScenarioRecord]):
     model = ScenarioRecord
 
     async def current_versions(self, natural_keys: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """Content hash and consent of the stored records among ``natural_keys``."""
+        """Content hash and consent of the stored records among ``natural_keys``.
+
+        One statement with one parameter however many keys (an array on PostgreSQL, a JSON
+        array on SQLite): rendering thousands of ``IN`` placeholders costs more than the query.
+        """
         if not natural_keys:
             return {}
-        stmt = select(
-            ScenarioRecord.natural_key, ScenarioRecord.content_hash, ScenarioRecord.consent_id
-        ).where(ScenarioRecord.natural_key.in_(natural_keys))
+        keys = list(natural_keys)
+        column = ScenarioRecord.natural_key
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            wanted = column == any_(bindparam("keys", keys, type_=ARRAY(String)))
+        elif dialect == "sqlite":
+            listed = func.json_each(bindparam("keys", msgspec.json.encode(keys).decode()))
+            wanted = column.in_(select(listed.table_valued("value").c.value))
+        else:
+            wanted = column.in_(keys)
+        stmt = select(column, ScenarioRecord.content_hash, ScenarioRecord.consent_id).where(wanted)
         rows = (await self.session.execute(stmt)).all()
         return {key: (digest, consent) for key, digest, consent in rows}
-
-    async def upsert(self, rows: Sequence[Mapping[str, Any]]) -> UpsertCounts:
-        """Insert new records, rewrite changed ones, leave identical ones alone (bulk statements).
-
-        Rows are column dicts with ``natural_key``, ``content_hash`` and ``consent_id``; the last
-        row of a key wins. Identical content fetched under another consent keeps its data but
-        takes the new consent as its provenance (the basis it is now held on).
-        """
-        latest = {row["natural_key"]: row for row in rows}
-        existing = await self.current_versions(list(latest))
-        fresh = [dict(r) | {"id": uuid.uuid4()} for k, r in latest.items() if k not in existing]
-        rewrite = [
-            r
-            for k, r in latest.items()
-            if k in existing and existing[k] != (r["content_hash"], r["consent_id"])
-        ]
-        changed = sum(1 for r in rewrite if existing[r["natural_key"]][0] != r["content_hash"])
-        table = cast(Table, ScenarioRecord.__table__)
-        if fresh:
-            await self.session.execute(table.insert(), fresh)
-        if rewrite:
-            stmt = (
-                update(table)
-                .where(table.c.natural_key == bindparam("b_natural_key"))
-                .values({c: bindparam("b_" + c) for c in _UPDATABLE})
-            )
-            params = [{"b_" + c: r[c] for c in ("natural_key", *_UPDATABLE)} for r in rewrite]
-            await self.session.execute(stmt, params)
-        return UpsertCounts(
-            inserted=len(fresh), updated=changed, unchanged=len(latest) - len(fresh) - changed
-        )
 
     async def of_enterprise(self, uscc: str, data_source: str) -> Sequence[ScenarioRecord]:
         stmt = select(ScenarioRecord).where(
@@ -212,6 +176,14 @@ class RecordRepository(Repository[ScenarioRecord]):
     async def under_consent(self, consent_id: str) -> Sequence[ScenarioRecord]:
         stmt = select(ScenarioRecord).where(ScenarioRecord.consent_id == consent_id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def forget_unused_keys(self) -> int:
+        """Destroy batch data keys no stored record is sealed under any more (crypto-shredding)."""
+        used = select(ScenarioRecord.data_key_id).where(ScenarioRecord.data_key_id.is_not(None))
+        result = await self.session.execute(
+            delete(ScenarioDataKey).where(ScenarioDataKey.id.not_in(used))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def destroy(self, ids: Iterable[uuid.UUID]) -> int:
         keys = list(ids)

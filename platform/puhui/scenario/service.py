@@ -55,7 +55,7 @@ from puhui.scenario.repository import (
 )
 from puhui.scenario.schemas import BulkImportCreate, InstanceCreate, PushCreate
 from puhui.scenario.snapshots import DbLastGoodStore
-from puhui.scenario.store import record_row
+from puhui.scenario.store import store_records
 from puhui.tenancy.subject import AuthSubject
 
 __all__ = ["FeatureSet", "InstanceService", "SyncService", "latest_features"]
@@ -237,8 +237,10 @@ class SyncService:
         if not records:
             return
         spec = connector.binding(records[0].stream).spec
-        rows = [record_row(r, spec=spec, tenant_id=self.subject.tenant_id) for r in records]
-        ledger.counts = ledger.counts + await self.records.upsert(rows)
+        stored = await store_records(
+            self.session, records, spec=spec, tenant_id=self.subject.tenant_id
+        )
+        ledger.counts = ledger.counts + stored
         ledger.read_anything = True
 
     async def pull(

@@ -23,6 +23,7 @@ from puhui.clock import FrozenClock, set_clock
 from puhui.consent.models import Consent, ConsentStatus
 from puhui.db.session import tenant_bypass
 from puhui.outbound import CircuitPolicy, CircuitState, RetryPolicy, UpstreamBreakers
+from puhui.scenario.breakers import SharedUpstreamBreakers, connector_breakers
 from puhui.scenario.consent import consent_grant
 from puhui.scenario.featurestore import latest_features
 from puhui.scenario.models import ScenarioRecord, SyncOutcome, SyncRun
@@ -159,11 +160,10 @@ async def test_outage_serves_last_good_data_with_staleness_after_a_restart(
 async def test_the_circuit_opens_and_operators_see_it(
     app: Litestar, client: httpx.AsyncClient, upstreams: dict[str, str]
 ) -> None:
-    from puhui.outbound import upstream_breakers
-
     tenant, instance_id, consent_id = await _setup(app, upstreams, "procurement")
     operator, _bank, _member = await member_client(app, ["operator"], kind=TenantKind.BANK)
-    shared = upstream_breakers()
+    # The app's breakers: shared through Redis when it is configured, else this process's.
+    shared = connector_breakers(app.state)
     breaker = shared.breaker("procurement")
     set_faults(upstreams["procurement"], control_headers("procurement"), fail_next=-1)
     try:
@@ -182,6 +182,8 @@ async def test_the_circuit_opens_and_operators_see_it(
         assert partner_view.status_code == 403
     finally:
         breaker.record_success()
+        if isinstance(shared, SharedUpstreamBreakers):
+            await shared.push("procurement")
 
 
 async def test_the_circuit_fails_fast_without_touching_the_upstream(

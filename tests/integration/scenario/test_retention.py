@@ -18,9 +18,10 @@ from puhui.audit.models import AuditRecord
 from puhui.clock import utcnow
 from puhui.consent.models import Consent, ConsentPurpose, ConsentStatus
 from puhui.db.session import tenant_bypass
+from puhui.jobs import JobContext, run_job
 from puhui.scenario.featurestore import latest_features
 from puhui.scenario.jobs import enforce_retention
-from puhui.scenario.models import ScenarioRecord
+from puhui.scenario.models import ScenarioDataKey, ScenarioRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -123,7 +124,7 @@ async def test_records_past_their_retention_period_are_destroyed(
     assert any(a.reason == "retention period elapsed" for a in audits)
 
 
-def test_the_retention_command_reports_what_it_did(
+def test_retention_runs_as_the_scheduled_job_from_the_cli(
     settings: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from puhui.cli import main
@@ -133,6 +134,55 @@ def test_the_retention_command_reports_what_it_did(
     monkeypatch.setenv("PUHUI_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("PUHUI_KEY_DIR", str(settings.key_dir))
     monkeypatch.setenv("PUHUI_ENVIRONMENT", "test")
-    result = CliRunner().invoke(main, ["jobs", "retention"])
+    listed = CliRunner().invoke(main, ["jobs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "scenario.retention" in listed.output
+    result = CliRunner().invoke(main, ["jobs", "run", "scenario.retention"])
     assert result.exit_code == 0, result.output
-    assert "destroyed (expired)" in result.output
+    assert "scenario.retention" in result.output
+    assert "retention" not in main.commands["jobs"].commands  # type: ignore[attr-defined]
+
+
+async def test_the_scheduled_job_destroys_expired_records_and_their_data_keys(
+    app: Litestar, client: httpx.AsyncClient, upstreams: dict[str, str]
+) -> None:
+    p = persona(PersonaProfile.SUSPICIOUS)
+    partner, tenant, _member = await member_client(app, ["owner"])
+    consent = await create_consent(app, tenant, p.uscc, every_item("tax"))
+    instance = await create_instance(app, tenant, "tax", upstreams["tax"])
+    response = await partner.post(
+        f"/api/v1/connector-instances/{instance.id}/syncs", json={"consent_id": str(consent.id)}
+    )
+    assert response.status_code == 201, response.text
+    held = await _records(app, p.uscc, "tax")
+    key_ids = {r.data_key_id for r in held if r.data_key_id is not None}
+    assert key_ids  # tax streams hold C2 fields: sealed under batch keys
+    async with app.state.db.unit_of_work() as session:
+        await session.execute(
+            update(ScenarioRecord)
+            .where(ScenarioRecord.uscc == p.uscc, ScenarioRecord.data_source == "tax")
+            .values(retain_until=utcnow() - timedelta(days=1))
+        )
+    progress: list[tuple[int, int | None]] = []
+    context = JobContext(
+        settings=app.state.settings,
+        db=app.state.db,
+        progress=lambda done, total: progress.append((done, total)),
+    )
+
+    result = await run_job("scenario.retention", context)
+
+    assert result is not None
+    assert result.outcome == "ok", result.error
+    assert result.handled >= len(held)
+    assert progress
+    assert progress[-1][0] >= len(held)
+    assert await _records(app, p.uscc, "tax") == []
+    async with app.state.db.unit_of_work() as session:
+        left = await session.execute(
+            select(ScenarioDataKey.id).where(ScenarioDataKey.id.in_(key_ids))
+        )
+        assert left.all() == []  # nothing sealed under them remains: the keys are destroyed
+    again = await run_job("scenario.retention", context)  # safe to run twice
+    assert again is not None
+    assert again.outcome == "ok"
