@@ -255,9 +255,9 @@ def main() -> int:
     gc.freeze()
     load_before = os.getloadavg()[0]
     latencies_ms: list[float] = []
-    cpu_ms: list[float] = []  # this thread's CPU time: shows the cost without other processes
+    cpu_ms: list[float] = []  # this process's CPU time: shows the cost without other processes
     routes: dict[str, int] = {}
-    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
     started = clock()
     for i in range(count):
         inputs, context = pool[i % len(pool)]
@@ -304,7 +304,7 @@ def main() -> int:
     print(f"{'cpu p50/p99 ms':<16}{result['cpu_p50_ms']:>6} / {result['cpu_p99_ms']}")
     print(f"{'load avg 1m':<16}{load_before:>12.2f}  (wall-clock tails grow on a busy host)")
     print(f"{'routes':<16}{json.dumps(result['routes'])}")
-    print(f"wrote {args.out.relative_to(ROOT)}")
+    print(f"wrote {args.out}")
     return 0 if result["meets_targets"] else 1
 
 

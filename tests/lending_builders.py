@@ -9,19 +9,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from tempfile import mkdtemp
+from typing import Any
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import delete
 
 from puhui.clock import utcnow
 from puhui.consent.models import Consent, ConsentStatus
 from puhui.lending.products import ProductSpec
 from puhui.lending.seed import ensure_baseline_ruleset, ensure_model, ensure_products
 from puhui.lending.seed import sandbox_products as _sandbox_products
-from puhui.scenario.models import FeatureRow
+from puhui.scenario.models import FeatureRow, ScenarioRecord
 from puhui.security.httpsig import SignatureKey
-from puhui.tenancy.models import Tenant
-from tests.builders import create_tenant
+from puhui.tenancy.models import Tenant, TenantKind
+from tests.builders import create_member, create_tenant, login
 from tests.conftest import http_client
 from tests.security_builders import access_token, create_client, signed_headers
 
@@ -90,9 +92,15 @@ async def store_features(
     *,
     data_as_of: datetime | None = None,
 ) -> None:
-    """Put features in the scenario store as the connectors would have computed them."""
+    """Put features in the scenario store as the connectors would have computed them.
+
+    Features the enterprise already has under the same names are replaced (a new computation).
+    """
     fetched = data_as_of or utcnow() - timedelta(days=2)
     async with app.state.db.unit_of_work() as session:
+        await session.execute(
+            delete(FeatureRow).where(FeatureRow.uscc == uscc, FeatureRow.name.in_(list(values)))
+        )
         for name, value in values.items():
             kind, text = (
                 ("none", None)
@@ -191,3 +199,75 @@ def application_body(uscc: str, product: ProductSpec, **overrides: object) -> di
     }
     body.update(overrides)
     return body
+
+
+async def risk_officer(app: Litestar) -> httpx.AsyncClient:
+    """A signed-in bank staff member with the risk_officer role."""
+    bank = await create_tenant(app, kind=TenantKind.BANK)
+    member = await create_member(app, bank, ["risk_officer"])
+    http = http_client(app)
+    await login(http, member)
+    return http
+
+
+async def apply_and_submit(
+    partner: httpx.AsyncClient, body: Mapping[str, object]
+) -> dict[str, object]:
+    """Create an application (fresh Idempotency-Key) and submit it; the submitted application."""
+    created = await partner.post(
+        "/api/v1/applications", json=dict(body), headers={"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    )
+    assert created.status_code == 201, created.text
+    submitted = await partner.post(f"/api/v1/applications/{created.json()['id']}/submit")
+    assert submitted.status_code == 200, submitted.text
+    result: dict[str, object] = submitted.json()
+    return result
+
+
+async def decision_record(officer: httpx.AsyncClient, decision_id: object) -> dict[str, Any]:
+    """The stored decision as the operator API shows it (record, record_hash, ...)."""
+    response = await officer.get(f"/api/v1/operator/decisions/{decision_id}")
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def store_record(
+    app: Litestar,
+    uscc: str,
+    data_type: str,
+    key: str,
+    data: Mapping[str, object],
+    *,
+    fetched_at: datetime | None = None,
+) -> None:
+    """Put one canonical record in the scenario store, unsealed, as a connector sync would."""
+    source = data_type.split(".", 1)[0]
+    fetched = fetched_at or utcnow() - timedelta(days=1)
+    async with app.state.db.unit_of_work() as session:
+        session.add(
+            ScenarioRecord(
+                natural_key=f"{data_type}|{uscc}|{key}",
+                uscc=uscc,
+                data_source=source,
+                data_type=data_type,
+                record_key=key,
+                content_hash=secrets.token_hex(32),
+                data=dict(data),
+                data_enc=None,
+                field_classes={},
+                collection_channel="pull",
+                collection_object=uscc,
+                consent_id="test-consent",
+                fetched_at=fetched,
+                snapshot_taken_at=None,
+                schema_version=1,
+                connector_version="test",
+                origin="external",
+                access="authorised",
+                volatility="static",
+                shape="cross_section",
+                collected_by_tenant_id=None,
+                retain_until=fetched + timedelta(days=365),
+            )
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from puhui.lending.repository import ApplicationRepository, LeadRepository
 from puhui.lending.schedules import RepaymentMethod
 from puhui.lending.service import FeatureLookup, ProductCatalogue
 from puhui.risk.decision import DecisionRecord, Route
+from puhui.risk.fraud import normalise_address, normalise_bank_account
 from puhui.risk.inputs import sources_of
 from puhui.risk.models import CreditDecision, ReviewCase, ReviewStatus
 from puhui.risk.rules import Action, Category
@@ -99,6 +100,8 @@ class ApplicationDraft:
         offer_id: uuid.UUID | None = None,
         device_id: str | None = None,
         customer_ip: str | None = None,
+        business_address: str | None = None,
+        bank_account: str | None = None,
     ) -> None:
         self.uscc = uscc
         self.enterprise_name = enterprise_name
@@ -113,6 +116,8 @@ class ApplicationDraft:
         self.offer_id = offer_id
         self.device_id = device_id
         self.customer_ip = customer_ip
+        self.business_address = business_address
+        self.bank_account = bank_account
 
 
 def move_application(
@@ -230,12 +235,18 @@ class ApplicationService:
                 contact_name=draft.contact_name,
                 device_id=draft.device_id,
                 client_ip=draft.customer_ip,
+                business_address=draft.business_address,
+                address_key=normalise_address(draft.business_address) or None
+                if draft.business_address
+                else None,
                 status=ApplicationStatus.DRAFT,
                 missing_sources=[],
                 expires_at=utcnow() + _VALIDITY,
             )
         )
         application.contact_phone = draft.contact_phone
+        if draft.bank_account:  # normalised first, so the blind index matches across spellings
+            application.bank_account = normalise_bank_account(draft.bank_account)
         await self.applications.flush()
         record_partner_event(
             self.session,
@@ -290,6 +301,7 @@ class ApplicationService:
             to_decision_product(spec, application.term_months),
             stored,
             identity,
+            spec.mitigations,
         )
         await self.session.flush()
         application.decision_id = decision.id
@@ -331,13 +343,6 @@ class ApplicationService:
     async def leads_of(self, application_id: uuid.UUID) -> Sequence[Lead]:
         application = await self.get(application_id)
         return await LeadRepository(self.session).for_application(application.id)
-
-    async def expire_stale(self, at: datetime | None = None) -> int:
-        """Expire applications left open past their validity (a periodic job calls this)."""
-        rows = await self.applications.open_before(at or utcnow())
-        for row in rows:
-            move_application(self.session, row, ApplicationStatus.EXPIRED, "not completed")
-        return len(rows)
 
 
 async def _review_case(session: AsyncSession, application_id: uuid.UUID) -> ReviewCase | None:

@@ -394,6 +394,8 @@ def _draft(data: ApplicationCreate) -> ApplicationDraft:
         offer_id=data.offer_id,
         device_id=data.device_id,
         customer_ip=data.customer_ip,
+        business_address=data.business_address,
+        bank_account=data.bank_account,
     )
 
 

@@ -126,6 +126,13 @@ class Application(TenantOwned, Versioned, Base):
     contact_phone = Sealed[str]("contact_phone", index=True)  # C2 personal data (JR/T 0171)
     device_id: Mapped[str | None] = mapped_column(String(128))
     client_ip: Mapped[str | None] = mapped_column(String(64))
+    # Linking attributes of the shared-attribute graph (JR/T 0269 9.6): the address as typed and
+    # its normalised key; the repayment account sealed (C3) with a blind index for equality.
+    business_address: Mapped[str | None] = mapped_column(String(300))
+    address_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    bank_account_enc: Mapped[str | None] = mapped_column(String(512))
+    bank_account_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    bank_account = Sealed[str]("bank_account", index=True)
     status: Mapped[ApplicationStatus] = mapped_column(
         _enum(ApplicationStatus, "application_status"), index=True
     )

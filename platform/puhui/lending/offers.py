@@ -28,7 +28,7 @@ from puhui.tenancy.models import Tenant
 from puhui.tenancy.subject import AuthSubject
 from puhui.webhooks import record_partner_event
 
-__all__ = ["OFFER_TRANSITIONS", "OfferService", "require_consent_for"]
+__all__ = ["OFFER_TRANSITIONS", "OfferService", "move_offer", "require_consent_for"]
 
 OFFER_TRANSITIONS: Final[dict[OfferStatus, frozenset[OfferStatus]]] = {
     OfferStatus.CREATED: frozenset(
@@ -76,9 +76,9 @@ class OfferService:
         scored = (await ModelRegistry(self.session).active_scorer()).score(
             scorecard_features(stored)
         )
-        capacity = repayment_capacity(stored)
         made: list[Offer] = []
         for row, spec in await ProductCatalogue(self.session).in_force(now):
+            capacity = repayment_capacity(stored, spec.mitigations)
             rate = spec.pricing.get(scored.grade)
             if channel not in spec.partner_channels or rate is None:
                 continue
@@ -159,19 +159,28 @@ class OfferService:
         return offer
 
     def _move(self, offer: Offer, to: OfferStatus) -> None:
-        offer.status = to
-        offer.status_changed_at = utcnow()
-        self._event(offer, f"offer.{to.value}")
+        move_offer(self.session, offer, to)
 
     def _event(self, offer: Offer, event_type: str) -> None:
-        record_partner_event(
-            self.session,
-            offer.tenant_id,
-            event_type,
-            f"offer:{offer.id}",
-            {
-                "offer_id": str(offer.id),
-                "status": offer.status.value,
-                "product": offer.product_code,
-            },
-        )
+        _offer_event(self.session, offer, event_type)
+
+
+def move_offer(session: AsyncSession, offer: Offer, to: OfferStatus) -> None:
+    """Change an offer's status and record the `offer.*` partner event (no transition check)."""
+    offer.status = to
+    offer.status_changed_at = utcnow()
+    _offer_event(session, offer, f"offer.{to.value}")
+
+
+def _offer_event(session: AsyncSession, offer: Offer, event_type: str) -> None:
+    record_partner_event(
+        session,
+        offer.tenant_id,
+        event_type,
+        f"offer:{offer.id}",
+        {
+            "offer_id": str(offer.id),
+            "status": offer.status.value,
+            "product": offer.product_code,
+        },
+    )

@@ -18,7 +18,7 @@ from puhui.lending.apr import CreditCost, credit_cost
 from puhui.lending.schedules import LoanTerms, RepaymentMethod, build_schedule
 from puhui.money import Rate, div_round_half_up
 from puhui.risk.decision import Product, RoutingPolicy
-from puhui.risk.limits import ProductBounds
+from puhui.risk.limits import MitigationKind, ProductBounds
 
 __all__ = [
     "CostExample",
@@ -88,6 +88,9 @@ class ProductSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     pricing: dict[str, Decimal]  # risk grade → annual interest rate
     routing: RoutingPolicy
     offer_validity_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
+    # Risk mitigations the product takes (9.3.2 a), e.g. the assignment of government-contract
+    # receivables for a procurement-contract loan; each adds to the capacity-based limit.
+    mitigations: tuple[MitigationKind, ...] = ()
 
     @property
     def max_term_months(self) -> int:

@@ -63,6 +63,19 @@ class ProductRepository(Repository[LoanProduct]):
 class OfferRepository(Repository[Offer]):
     model = Offer
 
+    async def lapsed(self, at: datetime, batch: int) -> Sequence[Offer]:
+        """Open offers (created or delivered) whose validity ended by `at`, oldest first."""
+        stmt = (
+            self.query()
+            .where(
+                Offer.expires_at <= at,
+                Offer.status.in_((OfferStatus.CREATED, OfferStatus.DELIVERED)),
+            )
+            .order_by(Offer.expires_at, Offer.id)
+            .limit(batch)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def open_for(self, uscc: str, product_code: str) -> Sequence[Offer]:
         stmt = self.query().where(
             Offer.uscc == uscc,
@@ -75,16 +88,21 @@ class OfferRepository(Repository[Offer]):
 class ApplicationRepository(Repository[Application]):
     model = Application
 
-    async def open_before(self, at: datetime) -> Sequence[Application]:
-        stmt = self.query().where(
-            Application.expires_at <= at,
-            Application.status.in_(
-                (
-                    ApplicationStatus.DRAFT,
-                    ApplicationStatus.COLLECTING_DATA,
-                    ApplicationStatus.DATA_READY,
-                )
-            ),
+    async def open_before(self, at: datetime, batch: int | None = None) -> Sequence[Application]:
+        stmt = (
+            self.query()
+            .where(
+                Application.expires_at <= at,
+                Application.status.in_(
+                    (
+                        ApplicationStatus.DRAFT,
+                        ApplicationStatus.COLLECTING_DATA,
+                        ApplicationStatus.DATA_READY,
+                    )
+                ),
+            )
+            .order_by(Application.expires_at, Application.id)
+            .limit(batch)
         )
         return (await self.session.execute(stmt)).scalars().all()
 

@@ -37,6 +37,8 @@ Purpose = Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{3,64}$")]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 DeviceId = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
 CustomerIp = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f:.]{3,45}$")]
+Address = Annotated[str, msgspec.Meta(min_length=4, max_length=300)]
+BankAccount = Annotated[str, msgspec.Meta(pattern=r"^\d[\d -]{6,38}\d$")]
 
 
 class CostExampleRead(msgspec.Struct, frozen=True):
@@ -131,6 +133,10 @@ class ApplicationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     # The customer's own device address as the partner app saw it (velocity checks, 9.6);
     # never the partner server's address, which every customer of the partner shares.
     customer_ip: CustomerIp | None = None
+    # Linking attributes of the anti-fraud graph (9.6): where the business operates and the
+    # account the loan would be paid into (C3: stored sealed, never returned).
+    business_address: Address | None = None
+    bank_account: BankAccount | None = None
 
 
 class ApplicationWithdraw(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -22,6 +22,7 @@ from puhui.lending.repository import ProductRepository
 from puhui.lending.schedules import RepaymentMethod
 from puhui.lending.service import ProductCatalogue
 from puhui.risk.decision import RoutingPolicy
+from puhui.risk.limits import MitigationKind
 from puhui.risk.models import RuleSetVersion
 from puhui.risk.registry import ModelRegistry
 from puhui.risk.repository import RuleSetRepository
@@ -106,6 +107,7 @@ def sandbox_products(
             repayment_methods=(RepaymentMethod.INTEREST_ONLY, RepaymentMethod.BULLET),
             fees=ProductFees(upfront_fee_bps=50),
             required_sources=("tax", "procurement"),
+            mitigations=(MitigationKind.GOVERNMENT_PROCUREMENT_ASSIGNMENT,),
             **common,  # type: ignore[arg-type]
         ),
         ProductSpec(

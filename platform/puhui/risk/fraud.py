@@ -38,6 +38,8 @@ __all__ = [
     "check_rings",
     "check_velocity",
     "find_rings",
+    "normalise_address",
+    "normalise_bank_account",
     "normalise_enterprise_name",
     "normalise_person_name",
     "run_fraud_checks",
@@ -380,9 +382,22 @@ class _DisjointSet:
         self._size[ra] += self._size[rb]
 
 
-def _normalise_address(address: str) -> str:
+_ADDRESS_NOISE: Final = re.compile(r"[\s\.,，。、·•()（）\[\]{}<>《》【】'\"#-]")
+_ACCOUNT_NOISE: Final = re.compile(r"[\s-]")
+
+
+def normalise_address(address: str) -> str:
     """Width-folded address without spaces or punctuation, so 文一路 1号 matches 文一路1号."""
-    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", address).casefold())
+    return _ADDRESS_NOISE.sub("", unicodedata.normalize("NFKC", address).casefold())
+
+
+def normalise_bank_account(account: str) -> str:
+    """An account number without spaces or dashes, upper-cased: 6222 0202-0001 → 622202020001.
+
+    Graph nodes may also carry an account's blind index (hex) instead of the number, so
+    letters are kept: two equal accounts, or two equal indexes, always compare equal.
+    """
+    return _ACCOUNT_NOISE.sub("", unicodedata.normalize("NFKC", account)).upper()
 
 
 def _attribute_keys(enterprise: EnterpriseAttributes) -> set[tuple[str, str]]:
@@ -390,10 +405,12 @@ def _attribute_keys(enterprise: EnterpriseAttributes) -> set[tuple[str, str]]:
     for kind, values, norm in (
         ("phone", enterprise.phones, BlacklistKind.PHONE),
         ("device", enterprise.devices, BlacklistKind.DEVICE),
-        ("bank_account", enterprise.bank_accounts, BlacklistKind.BANK_ACCOUNT),
     ):
         keys.update((kind, _normalise_identifier(norm, v)) for v in values if v)
-    keys.update(("address", _normalise_address(a)) for a in enterprise.addresses if a)
+    keys.update(("bank_account", normalise_bank_account(b)) for b in enterprise.bank_accounts if b)
+    keys.update(("address", normalise_address(a)) for a in enterprise.addresses if a)
+    keys.discard(("address", ""))
+    keys.discard(("bank_account", ""))
     return keys
 
 

@@ -7,7 +7,7 @@ between the two, so a renamed feature breaks here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -15,7 +15,7 @@ from typing import Final
 import msgspec
 
 from puhui.risk.decision import FeatureValue
-from puhui.risk.limits import RepaymentCapacity
+from puhui.risk.limits import Mitigation, MitigationKind, RepaymentCapacity
 from puhui.risk.rules import AdmissionFacts
 
 __all__ = [
@@ -38,6 +38,9 @@ _SCORECARD: Final = {
     "payer_concentration": "procurement.payer_concentration_12m",
 }
 _AWARD_FEN: Final = "procurement.award_value_12m_fen"  # the model reads yuan
+# Government procurement awards of the last 12 months: the contract receivables the enterprise
+# will collect from public buyers (the procurement connector's awards are all public buyers).
+_RECEIVABLES_FEN: Final = _AWARD_FEN
 
 
 class StoredFeatures(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,9 +114,26 @@ def admission_facts(features: StoredFeatures, *, applicant_is_legal_rep: bool) -
     )
 
 
-def repayment_capacity(features: StoredFeatures) -> RepaymentCapacity:
-    """Cash flow behind the limit (9.3.2 a): declared revenue and payroll over 12 months."""
+def repayment_capacity(
+    features: StoredFeatures, mitigations: Iterable[MitigationKind] = ()
+) -> RepaymentCapacity:
+    """Cash flow and mitigations behind the limit (9.3.2 a).
+
+    Cash flow: declared revenue and payroll over 12 months, and the government-contract
+    receivables (awards of the last 12 months; the limit policy haircuts them). Mitigation: when
+    the product takes an assignment of those receivables (政采贷), their face value as a
+    `government_procurement_assignment`, advanced at the policy's rate.
+    """
+    receivables = max(0, _int(features.values.get(_RECEIVABLES_FEN)) or 0)
+    kinds = frozenset(mitigations)
+    held: list[Mitigation] = []
+    if MitigationKind.GOVERNMENT_PROCUREMENT_ASSIGNMENT in kinds and receivables > 0:
+        held.append(
+            Mitigation(kind=MitigationKind.GOVERNMENT_PROCUREMENT_ASSIGNMENT, value_fen=receivables)
+        )
     return RepaymentCapacity(
         tax_revenue_12m_fen=_int(features.values.get("tax.declared_revenue_12m_fen")) or 0,
         payroll_12m_fen=_int(features.values.get("payroll.gross_pay_12m_fen")) or 0,
+        procurement_receivables_fen=receivables,
+        mitigations=tuple(held),
     )

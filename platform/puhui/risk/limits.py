@@ -498,7 +498,9 @@ class CreditLimit(msgspec.Struct, frozen=True, kw_only=True):
         existing = {sub.product_code: sub for sub in self.sub_limits}
         new_subs: list[SubLimit] = []
         for code, cap in sorted(caps.items()):
-            _positive(cap, f"sub-limit {code}")
+            # A sub-limit of 0 closes the product to new loans while its exposure runs off.
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+                raise InvalidAmountError(f"sub-limit {code} must be zero or more fen, got {cap!r}")
             if cap > total:
                 raise OverCreditingError(f"sub-limit {code} exceeds the umbrella total")
             old = existing.get(code, SubLimit(product_code=code, limit_fen=cap))

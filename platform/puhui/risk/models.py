@@ -118,12 +118,16 @@ class CustomerCreditLimit(Versioned, Base):
     total_fen: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[datetime] = mapped_column()
     sub_limits: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    # When the limit model last ran on this customer's data (grant or re-check, 9.3.1).
+    checked_at: Mapped[datetime | None] = mapped_column()
 
 
 class CreditLimitEventRow(Base):
     """One stored change of a unified limit: occupy, release, adjust, freeze and the rest."""
 
     __tablename__ = "credit_limit_events"
+    # One occupation / release per reference: callers retry safely (idempotent on `reference`).
+    __table_args__ = (UniqueConstraint("limit_id", "kind", "reference"),)
 
     limit_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("customer_credit_limits.id", ondelete="CASCADE"), index=True

@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.db.repository import Repository
 from puhui.risk.models import (
@@ -19,6 +20,7 @@ from puhui.risk.models import (
     RuleSetVersion,
     ScoringModelVersion,
 )
+from puhui.scenario.models import FeatureRow, ScenarioRecord
 
 __all__ = [
     "BlacklistRepository",
@@ -27,6 +29,7 @@ __all__ = [
     "ModelRepository",
     "ReviewRepository",
     "RuleSetRepository",
+    "ScenarioRecordReader",
 ]
 
 
@@ -111,11 +114,73 @@ class CreditLimitRepository(Repository[CustomerCreditLimit]):
         stmt = select(CustomerCreditLimit).where(CustomerCreditLimit.uscc == uscc)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def lock(self, limit_id: uuid.UUID) -> CustomerCreditLimit | None:
+        """The limit row, refreshed and locked for update where the database can (PostgreSQL)."""
+        stmt = (
+            select(CustomerCreditLimit)
+            .where(CustomerCreditLimit.id == limit_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def event_by_reference(
+        self, limit_id: uuid.UUID, kind: str, reference: str
+    ) -> CreditLimitEventRow | None:
+        stmt = select(CreditLimitEventRow).where(
+            CreditLimitEventRow.limit_id == limit_id,
+            CreditLimitEventRow.kind == kind,
+            CreditLimitEventRow.reference == reference,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def due_for_recheck(self, batch: int) -> Sequence[CustomerCreditLimit]:
+        """Active or frozen limits whose scenario features were computed after the last check."""
+        checked = func.coalesce(CustomerCreditLimit.checked_at, CustomerCreditLimit.created_at)
+        newer = (
+            select(FeatureRow.id)
+            .where(FeatureRow.uscc == CustomerCreditLimit.uscc, FeatureRow.computed_at > checked)
+            .exists()
+        )
+        stmt = (
+            select(CustomerCreditLimit)
+            .where(CustomerCreditLimit.state.in_(("active", "frozen")), newer)
+            .order_by(CustomerCreditLimit.uscc)
+            .limit(batch)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_checked(self, limit_id: uuid.UUID, at: datetime) -> None:
+        """Record a re-check that changed nothing else (one UPDATE, no row loaded)."""
+        await self.session.execute(
+            update(CustomerCreditLimit)
+            .where(CustomerCreditLimit.id == limit_id)
+            .values(checked_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
     async def events(self, limit_id: uuid.UUID) -> Sequence[CreditLimitEventRow]:
         stmt = (
             select(CreditLimitEventRow)
             .where(CreditLimitEventRow.limit_id == limit_id)
             .order_by(CreditLimitEventRow.at, CreditLimitEventRow.created_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ScenarioRecordReader:
+    """Reads stored scenario records of an enterprise (the scenario domain's public model)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def newest_first(self, uscc: str, data_types: Sequence[str]) -> Sequence[ScenarioRecord]:
+        if not data_types:
+            return []
+        stmt = (
+            select(ScenarioRecord)
+            .where(ScenarioRecord.uscc == uscc, ScenarioRecord.data_type.in_(data_types))
+            .order_by(ScenarioRecord.fetched_at.desc(), ScenarioRecord.natural_key)
         )
         return (await self.session.execute(stmt)).scalars().all()
 

@@ -131,6 +131,10 @@ class AdmissionFacts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     phone_tenure_months: int | None = None
     legal_rep_active_enterprises: int | None = None
     risk_tags: tuple[str, ...] | None = None
+    # identity consistency across sources (9.6): None when no registered name is stored
+    enterprise_name_matches_registration: bool | None = None
+    legal_rep_matches_registration: bool | None = None
+    source_names_match_registration: bool | None = None
 
 
 def _field_kinds() -> dict[str, type]:

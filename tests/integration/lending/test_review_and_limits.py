@@ -216,7 +216,7 @@ class TestRuleSets:
         again = await officer.post("/api/v1/operator/rulesets", json=body)
         assert again.status_code == 409
         versions = [r["version"] for r in (await officer.get("/api/v1/operator/rulesets")).json()]
-        assert {"2024.1.0", document["version"]} <= set(versions)
+        assert {"2025.1.0", document["version"]} <= set(versions)
 
     async def test_a_malformed_rule_set_is_refused(
         self, app: Litestar, client: httpx.AsyncClient

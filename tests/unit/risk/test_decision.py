@@ -133,7 +133,7 @@ def test_clean_application_is_approved_with_limit_price_and_versions() -> None:
     assert record.annual_rate == Decimal("0.0435")
     assert (record.score.grade, record.score.score) == ("B", 740)
     assert (record.model_id, record.model_version) == ("test-scorecard", "2025.1")
-    assert record.ruleset_version == "2024.1.0"
+    assert record.ruleset_version == "2025.1.0"
     assert record.ruleset_hash == default_ruleset().content_hash
     assert len(record.input_hash) == 64
     assert [r.code for r in record.customer_reasons] == ["APPROVED"]

@@ -67,53 +67,68 @@ def test_baseline_covers_every_category_of_9_2_2_a() -> None:
     assert categories == set(Category)
 
 
-@pytest.mark.parametrize(
-    ("changes", "rule_id", "action"),
-    [
-        # laws_regulations
-        ({"enterprise_status": "revoked"}, "LAW-001", Action.DECLINE),
-        ({"enterprise_age_months": 11}, "LAW-002", Action.REFER),
-        ({"legal_rep_age_years": 17}, "LAW-003", Action.DECLINE),
-        ({"legal_rep_age_years": 66}, "LAW-003", Action.DECLINE),
-        ({"industry_division": "K70"}, "LAW-004", Action.DECLINE),
-        ({"loan_purpose": "用于购买股票"}, "LAW-005", Action.DECLINE),
-        ({"legal_rep_id_valid": False}, "LAW-006", Action.DECLINE),
-        # aml_cft
-        ({"on_sanctions_list": True}, "AML-001", Action.DECLINE),
-        ({"on_sanctions_list": None}, "AML-002", Action.REFER),
-        ({"on_watch_list": True}, "AML-003", Action.REFER),
-        ({"beneficial_owner_identified": False}, "AML-004", Action.REFER),
-        # behaviour
-        ({"tax_credit_grade": "D"}, "BEH-001", Action.DECLINE),
-        ({"tax_credit_grade": "C"}, "BEH-002", Action.REFER),
-        ({"tax_arrears_fen": 1}, "BEH-003", Action.REFER),
-        ({"tax_filing_months_12m": 9}, "BEH-004", Action.REFER),
-        ({"invoice_void_ratio_12m": Decimal("0.20")}, "BEH-006", Action.REFER),
-        # administrative_penalty
-        (
-            {"admin_penalty_count_12m": 1, "admin_penalty_max_fen_12m": 10_000_001},
-            "PEN-001",
-            Action.REFER,
-        ),
-        ({"major_tax_violation_listed": True}, "PEN-002", Action.DECLINE),
-        ({"abnormal_operation_listed": True}, "PEN-004", Action.REFER),
-        # credit_default
-        ({"court_dishonest_debtor": True}, "CRD-001", Action.DECLINE),
-        ({"credit_overdue_current_fen": 100}, "CRD-003", Action.DECLINE),
-        ({"credit_overdue_max_days_24m": 91}, "CRD-004", Action.DECLINE),
-        ({"credit_overdue_max_days_24m": 31}, "CRD-005", Action.REFER),
-        ({"worst_loan_classification": "doubtful"}, "CRD-006", Action.DECLINE),
-        # anti_fraud
-        ({"legal_rep_face_verified": False}, "FRD-001", Action.DECLINE),
-        ({"phone_tenure_months": 5}, "FRD-003", Action.REFER),
-        ({"risk_tags": ("high_growth", "shell_company")}, "FRD-005", Action.DECLINE),
-    ],
-)
+FIRING_CASES: list[tuple[dict[str, Any], str, Action]] = [
+    # laws_regulations
+    ({"enterprise_status": "revoked"}, "LAW-001", Action.DECLINE),
+    ({"enterprise_age_months": 11}, "LAW-002", Action.REFER),
+    ({"legal_rep_age_years": 17}, "LAW-003", Action.DECLINE),
+    ({"legal_rep_age_years": 66}, "LAW-003", Action.DECLINE),
+    ({"industry_division": "K70"}, "LAW-004", Action.DECLINE),
+    ({"loan_purpose": "用于购买股票"}, "LAW-005", Action.DECLINE),
+    ({"legal_rep_id_valid": False}, "LAW-006", Action.DECLINE),
+    # aml_cft
+    ({"on_sanctions_list": True}, "AML-001", Action.DECLINE),
+    ({"on_sanctions_list": None}, "AML-002", Action.REFER),
+    ({"on_watch_list": True}, "AML-003", Action.REFER),
+    ({"beneficial_owner_identified": False}, "AML-004", Action.REFER),
+    ({"high_risk_jurisdiction": True}, "AML-005", Action.REFER),
+    # behaviour
+    ({"tax_credit_grade": "D"}, "BEH-001", Action.DECLINE),
+    ({"tax_credit_grade": "C"}, "BEH-002", Action.REFER),
+    ({"tax_arrears_fen": 1}, "BEH-003", Action.REFER),
+    ({"tax_filing_months_12m": 9}, "BEH-004", Action.REFER),
+    ({"utility_arrears_months_12m": 3}, "BEH-005", Action.REFER),
+    ({"invoice_void_ratio_12m": Decimal("0.20")}, "BEH-006", Action.REFER),
+    # administrative_penalty
+    (
+        {"admin_penalty_count_12m": 1, "admin_penalty_max_fen_12m": 10_000_001},
+        "PEN-001",
+        Action.REFER,
+    ),
+    ({"major_tax_violation_listed": True}, "PEN-002", Action.DECLINE),
+    ({"serious_dishonesty_listed": True}, "PEN-003", Action.DECLINE),
+    ({"abnormal_operation_listed": True}, "PEN-004", Action.REFER),
+    # credit_default
+    ({"court_dishonest_debtor": True}, "CRD-001", Action.DECLINE),
+    ({"court_enforcement_open_fen": 1}, "CRD-002", Action.REFER),
+    ({"credit_overdue_current_fen": 100}, "CRD-003", Action.DECLINE),
+    ({"credit_overdue_max_days_24m": 91}, "CRD-004", Action.DECLINE),
+    ({"credit_overdue_max_days_24m": 31}, "CRD-005", Action.REFER),
+    ({"worst_loan_classification": "doubtful"}, "CRD-006", Action.DECLINE),
+    ({"credit_inquiries_3m": 7}, "CRD-007", Action.REFER),
+    # anti_fraud
+    ({"legal_rep_face_verified": False}, "FRD-001", Action.DECLINE),
+    ({"applicant_is_legal_rep": False}, "FRD-002", Action.REFER),
+    ({"phone_tenure_months": 5}, "FRD-003", Action.REFER),
+    ({"legal_rep_active_enterprises": 6}, "FRD-004", Action.REFER),
+    ({"risk_tags": ("high_growth", "shell_company")}, "FRD-005", Action.DECLINE),
+    # identity consistency with the tax registration (9.6)
+    ({"enterprise_name_matches_registration": False}, "FRD-006", Action.REFER),
+    ({"legal_rep_matches_registration": False}, "FRD-007", Action.REFER),
+    ({"source_names_match_registration": False}, "FRD-008", Action.REFER),
+]
+
+
+@pytest.mark.parametrize(("changes", "rule_id", "action"), FIRING_CASES)
 def test_each_rule_fires_on_its_condition(
     changes: dict[str, Any], rule_id: str, action: Action
 ) -> None:
     hits = fired(with_facts(**changes))
     assert hits == {rule_id: action}
+
+
+def test_every_baseline_rule_has_a_firing_case() -> None:
+    assert {rule.id for rule in default_ruleset().rules} <= {case[1] for case in FIRING_CASES}
 
 
 @pytest.mark.parametrize(
@@ -127,6 +142,12 @@ def test_each_rule_fires_on_its_condition(
         {"invoice_void_ratio_12m": Decimal("0.19")},
         {"loan_purpose": "支付员工工资"},
         {"industry_division": "K72"},
+        {"utility_arrears_months_12m": 2},
+        {"credit_inquiries_3m": 6},
+        {"legal_rep_active_enterprises": 5},
+        {"phone_tenure_months": 6},
+        {"enterprise_name_matches_registration": True, "legal_rep_matches_registration": True},
+        {"source_names_match_registration": True},
     ],
 )
 def test_boundary_values_just_inside_policy_pass(changes: dict[str, Any]) -> None:

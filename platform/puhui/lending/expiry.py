@@ -1,0 +1,74 @@
+"""Expiry of offers and applications past their validity, for every partner (periodic jobs).
+
+Reads and partner events cross tenants on purpose (an explicit, stated bypass): the bank expires
+what each partner's customers left open. Each batch commits on its own, so an interrupted run
+resumes where it stopped, and an expired item is no longer open, so a second run finds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final
+
+from puhui.clock import utcnow
+from puhui.db.session import SessionFactory, tenant_bypass
+from puhui.lending.applications import move_application
+from puhui.lending.models import ApplicationStatus, OfferStatus
+from puhui.lending.offers import move_offer
+from puhui.lending.repository import ApplicationRepository, OfferRepository
+
+__all__ = ["expire_applications", "expire_offers"]
+
+BATCH: Final = 200
+Progress = Callable[[int, int | None], None]
+
+
+async def expire_offers(
+    db: SessionFactory,
+    *,
+    at: datetime | None = None,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+) -> int:
+    """Move created or delivered offers past `expires_at` to `expired`; returns how many."""
+    now = at or utcnow()
+    done = 0
+    while True:
+        async with db.unit_of_work() as session:
+            with tenant_bypass(session, reason="lending.offers.expire job"):
+                rows = await OfferRepository(session).lapsed(now, batch)
+                for offer in rows:
+                    move_offer(session, offer, OfferStatus.EXPIRED)
+                await session.flush()
+        done += len(rows)
+        if progress is not None:
+            progress(done, None)
+        if len(rows) < batch:
+            return done
+
+
+async def expire_applications(
+    db: SessionFactory,
+    *,
+    at: datetime | None = None,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+) -> int:
+    """Move applications still open (draft, collecting or ready) past `expires_at` to `expired`."""
+    now = at or utcnow()
+    done = 0
+    while True:
+        async with db.unit_of_work() as session:
+            with tenant_bypass(session, reason="lending.applications.expire job"):
+                rows = await ApplicationRepository(session).open_before(now, batch)
+                for application in rows:
+                    move_application(
+                        session, application, ApplicationStatus.EXPIRED, "not completed"
+                    )
+                await session.flush()
+        done += len(rows)
+        if progress is not None:
+            progress(done, None)
+        if len(rows) < batch:
+            return done
