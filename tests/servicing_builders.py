@@ -20,6 +20,7 @@ from sqlalchemy import delete
 from puhui.clock import utcnow
 from puhui.db.session import tenant_bypass
 from puhui.lending.schedules import RepaymentMethod
+from puhui.notify import load_notifier
 from puhui.scenario.models import FeatureRow
 from puhui.servicing import service
 from puhui.servicing.corebank_simulator import CoreBank, create_corebank_app
@@ -31,6 +32,7 @@ from puhui.servicing.repository import ContractRepository
 from puhui.servicing.signing import SignerContext, signing_keyset
 from puhui.tenancy.models import Tenant
 from puhui.tenancy.subject import AuthSubject
+from tests.consent_builders import create_customer, latest_code
 from tests.lending_builders import store_features
 
 USCC = "91330106MA2B3C4D5E"
@@ -59,6 +61,9 @@ def sandbox_offer(tenant_id: uuid.UUID, **overrides: Any) -> LoanOffer:
 
 
 async def open_sandbox_loan(app: Litestar, tenant: Tenant, **overrides: Any) -> Loan:
+    """A loan in state awaiting signature; its borrower is a bank customer with a phone."""
+    if "customer_id" not in overrides:
+        overrides["customer_id"] = (await create_customer(app)).user.id
     async with app.state.db.unit_of_work(tenant.id) as session:
         loan, _ = await service.open_loan(
             session, sandbox_offer(tenant.id, **overrides), tenant.name
@@ -121,13 +126,17 @@ def corebank_server() -> Iterator[CoreBankServer]:
 
 
 async def sign_loan(app: Litestar, tenant: Tenant, loan: Loan) -> None:
-    """Send the contract and sign it with the issued code, as the borrower would."""
+    """Send the contract and sign it with the code the borrower's phone received."""
     settings = app.state.settings
     async with app.state.db.unit_of_work(tenant.id) as session:
-        _, code = await service.send_contract(session, loan.id)
+        await service.send_contract(session, load_notifier(settings), loan.id)
+    code = await latest_code(app, loan.customer_id)
+    async with app.state.db.unit_of_work(tenant.id) as session:
         contract = await ContractRepository(session).for_loan(loan.id)
         await service.sign_contract(
             session,
+            app.state.db,
+            settings,
             loan.id,
             code=code,
             confirmed_sha256=contract.document_sha256,

@@ -20,3 +20,4 @@ register_body(
     "SignLoanContract", {"code": "123456", "document_sha256": "a" * 64, "device": "attacker"}
 )
 register_body("CreateRepayment", {"amount_fen": 100, "idempotency_key": "attack-0001"})
+register_body("CreateLoanFromApplication", {"settlement_account": "6222020000123456"})

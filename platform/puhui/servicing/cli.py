@@ -157,12 +157,12 @@ def collect(as_of: str | None) -> None:
     """Auto-debit what is due from each borrower's settlement account."""
     from puhui.servicing.disbursement import CoreBankRail
     from puhui.servicing.jobs import CollectionRun, collect_due
-    from puhui.servicing.limits import AuditedLimitRelease
+    from puhui.servicing.limits import UnifiedLimit
 
     async def job(sessions: SessionFactory, settings: Settings) -> CollectionRun:
         rail = CoreBankRail.connect(settings.corebank_url)
         try:
-            return await collect_due(sessions, rail, _day(as_of), AuditedLimitRelease())
+            return await collect_due(sessions, rail, _day(as_of), UnifiedLimit())
         finally:
             await rail.aclose()
 
@@ -250,3 +250,24 @@ def monitoring_report(model_name: str, development: Path, recent: Path, out_path
         console.print(f"[red]ALERT[/red] {alert} > 0.25")
     if report.alerts:
         raise SystemExit(2)
+
+
+@servicing.command("monitoring-export")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@click.option("--run-key", default=None, help="A stored run (default: the newest).")
+def monitoring_export(out_path: Path, run_key: str | None) -> None:
+    """Write a stored model re-validation report (the servicing.monitoring job's) as HTML."""
+    from puhui.servicing.models import ModelMonitoringReport
+    from puhui.servicing.repository import MonitoringRepository
+
+    async def job(sessions: SessionFactory, _settings: Settings) -> ModelMonitoringReport | None:
+        async with sessions.unit_of_work() as session:
+            return await MonitoringRepository(session).latest(run_key)
+
+    report = _with_sessions(job)
+    if report is None:
+        raise click.ClickException("no stored report: run `puhui jobs run servicing.monitoring`")
+    out_path.write_text(report.html, encoding="utf-8")
+    out.print(f"{report.model_id} {report.model_version} run {report.run_key} → {out_path}")
+    for alert in report.alerts:
+        console.print(f"[red]ALERT[/red] {alert} > 0.25")

@@ -2,8 +2,8 @@
 
 The rendered HTML is the contract: it is stored byte for byte with its SHA-256 and never
 re-rendered. Templates live in ``partner_portal/templates/contracts/<product>/<version>.html``,
-with ``standard/v1.html`` for products without their own. PDF is not produced: no maintained
-pure-Python library renders this HTML faithfully (WeasyPrint needs native Pango).
+with ``standard/v1.html`` for products without their own. The PDF is a rendering of this HTML
+(``puhui.servicing.pdf``), sealed beside it at signing.
 """
 
 from __future__ import annotations

@@ -3,30 +3,36 @@ warnings and their disposal. Service class 08 is contracts and loans, 09 repayme
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from sqlalchemy.exc import IntegrityError
 
 from puhui.audit import record_event
 from puhui.clock import utcnow
 from puhui.config import Settings
 from puhui.db.session import tenant_bypass
 from puhui.deps import Db, Subject
-from puhui.errors import Conflict, FieldError, InvalidRequest
+from puhui.errors import Conflict, FieldError, InvalidRequest, ProblemError, register_problem
 from puhui.gateway.catalogue import FieldClass, declare
 from puhui.lending.daycount import DayCount
+from puhui.lending.idempotency import require_key
 from puhui.lending.schedules import PrepaymentOption, RepaymentMethod
+from puhui.notify import load_notifier
 from puhui.servicing import service
 from puhui.servicing.disbursement import CoreBankRail, DisbursementDesk
 from puhui.servicing.early_warning import transition_disposal
 from puhui.servicing.ledger import trial_balance
-from puhui.servicing.limits import AuditedLimitRelease
-from puhui.servicing.models import Contract, Disposal, DisposalState, Repayment
-from puhui.servicing.offers import LoanOffer
+from puhui.servicing.limits import UnifiedLimit
+from puhui.servicing.models import Contract, ContractStatus, Disposal, DisposalState, Repayment
+from puhui.servicing.offers import ApplicationOffers, LoanOffer
+from puhui.servicing.pdf import PDF_MEDIA_TYPE
 from puhui.servicing.repayments import Overpayment, receive
 from puhui.servicing.repository import ContractRepository, LoanRepository, WarningRepository
 from puhui.servicing.schemas import (
@@ -38,6 +44,7 @@ from puhui.servicing.schemas import (
     DisposalTransition,
     DocumentVerification,
     DocumentVerify,
+    LoanFromApplication,
     LoanOpen,
     LoanRead,
     PostingRead,
@@ -47,7 +54,13 @@ from puhui.servicing.schemas import (
     TrialBalanceRead,
     WarningRead,
 )
-from puhui.servicing.signing import CODE_TTL, SignerContext, signing_keyset, verify_document
+from puhui.servicing.signing import (
+    CODE_TTL,
+    DOCUMENT_MEDIA_TYPE,
+    SignerContext,
+    signing_keyset,
+    verify_document,
+)
 from puhui.tenancy.repository import TenantRepository
 
 __all__ = ["servicing_router"]
@@ -57,7 +70,21 @@ Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="Rows to 
 StateFilter = Annotated[
     DisposalState | None, QueryParameter(name="state", description="Only disposals in this state")
 ]
+RequestKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Optional; 8-255 of [A-Za-z0-9._:-]. One payout per loan whatever the key.",
+    ),
+]
 _ACCOUNT_FIELDS: Mapping[str, tuple[FieldClass, str]] = {}
+_HTML: Final = "text/html"
+NOT_ACCEPTABLE = register_problem(
+    "not-acceptable",
+    "Not acceptable",
+    406,
+    "The contract is available as text/html (the signed document) or application/pdf.",
+)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -156,26 +183,53 @@ class LoanController(Controller):
         media_type="text/html",
         **declare(
             operation_id="DownloadLoanContract",
-            summary="The exact contract document (HTML), as shown and as signed",
+            summary="The exact contract document: HTML (signed), or its PDF with Accept",
+            description=(
+                "Content negotiation: `Accept: text/html` (default) answers the HTML document "
+                "that is hashed and signed; `Accept: application/pdf` its PDF rendering (the "
+                "one sealed at signing once signed). 406 for any other type; 503 when this "
+                "server cannot render the PDF faithfully."
+            ),
             tag="Loans",
             level="A2",
             service="08",
             sequence=3,
             audience="member",
             resource="loan",
+            errors=(503,),  # also 406: the catalogue has no entry for it yet
         ),
     )
     async def download_contract(
-        self, db: Db, subject: Subject, loan_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        subject: Subject,
+        loan_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         contract = await ContractRepository(db).for_loan(loan_id)
+        wanted = request.accept.best_match([_HTML, PDF_MEDIA_TYPE])
+        if wanted is None:
+            raise ProblemError(problem=NOT_ACCEPTABLE)
+        headers = {"X-Document-SHA256": contract.document_sha256, "Vary": "Accept"}
+        if wanted == _HTML:
+            return Response(
+                content=contract.document.encode("utf-8"),
+                media_type=DOCUMENT_MEDIA_TYPE,
+                headers=headers
+                | {"Content-Disposition": f'attachment; filename="contract-{loan_id}.html"'},
+            )
+        pdf = await ContractRepository(db).pdf_of(contract.id) if contract.pdf_sha256 else None
+        if pdf is None and contract.status in (ContractStatus.SIGNED, ContractStatus.EFFECTIVE):
+            # Signed where no PDF could be sealed: a fresh rendering, not covered by the evidence.
+            headers["X-PDF-Sealed"] = "false"
+        pdf = pdf if pdf is not None else await service.render_contract_pdf(contract.document)
+        if contract.pdf_sha256:
+            headers["X-PDF-SHA256"] = contract.pdf_sha256
         return Response(
-            content=contract.document.encode("utf-8"),
-            media_type="text/html; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="contract-{loan_id}.html"',
-                "X-Document-SHA256": contract.document_sha256,
-            },
+            content=pdf,
+            media_type=PDF_MEDIA_TYPE,
+            headers=headers
+            | {"Content-Disposition": f'attachment; filename="contract-{loan_id}.pdf"'},
         )
 
     @post(
@@ -183,7 +237,7 @@ class LoanController(Controller):
         status_code=200,
         **declare(
             operation_id="SendLoanContract",
-            summary="Send the contract to the borrower with a one-time signing code",
+            summary="Send the contract; a one-time code goes to the borrower's phone",
             tag="Loans",
             level="A2",
             service="08",
@@ -201,13 +255,12 @@ class LoanController(Controller):
         subject: Subject,
         loan_id: FromPath[uuid.UUID],
     ) -> ContractSent:
-        contract, code = await service.send_contract(db, loan_id)
-        settings = _settings(request)
-        sandbox = settings.sandbox and settings.environment != "production"
+        notifier = load_notifier(_settings(request))
+        contract, sent = await service.send_contract(db, notifier, loan_id)
         return ContractSent(
             status=contract.status.value,
             code_expires_in_seconds=int(CODE_TTL.total_seconds()),
-            sandbox_code=code if sandbox else None,
+            sent_to=sent.sent_to,
         )
 
     @post(
@@ -223,7 +276,7 @@ class LoanController(Controller):
             audience="member",
             roles=("owner", "admin", "developer"),
             resource="loan",
-            errors=(403, 409),
+            errors=(401, 409, 423),
         ),
     )
     async def sign_contract(
@@ -243,6 +296,8 @@ class LoanController(Controller):
         )
         contract = await service.sign_contract(
             db,
+            request.app.state.db,
+            _settings(request),
             loan_id,
             code=data.code,
             confirmed_sha256=data.document_sha256,
@@ -274,14 +329,16 @@ class LoanController(Controller):
         db: Db,
         subject: Subject,
         loan_id: FromPath[uuid.UUID],
+        idempotency_key: RequestKey = None,
     ) -> DisbursementRead:
         # The desk works in its own short units of work (404 for another tenant's loan); the
         # request's own session stays unused, so concurrent retries never hold two connections.
         # The pipeline audits the call; the intent row and the ledger entry record the payout.
+        key = require_key(idempotency_key) if idempotency_key is not None else None
         rail = CoreBankRail.connect(_settings(request).corebank_url)
         try:
             view = await DisbursementDesk(request.app.state.db, rail).disburse(
-                subject.tenant_id, loan_id
+                subject.tenant_id, loan_id, key
             )
         finally:
             await rail.aclose()
@@ -390,7 +447,7 @@ class RepaymentController(Controller):
             channel="counter",
             overpayment=Overpayment(data.overpayment),
             option=PrepaymentOption(data.prepayment_option),
-            releaser=AuditedLimitRelease(),
+            releaser=UnifiedLimit(),
         )
         return repayment_read(repayment)
 
@@ -415,6 +472,61 @@ class RepaymentController(Controller):
         return [repayment_read(r) for r in await loans.repayments(loan_id)]
 
 
+class LoanOriginationController(Controller):
+    """Lending hands over: an approved application becomes a loan with its contract."""
+
+    path = "/api/v1/applications"
+
+    @post(
+        "/{application_id:uuid}/loan",
+        **declare(
+            operation_id="CreateLoanFromApplication",
+            summary="Generate the loan and its contract from an approved application",
+            description=(
+                "The approved amount, rate, term and method, the product version's fees and "
+                "the borrower's settlement account (given here: the application has none) make "
+                "the loan; its contract is rendered in state `generated`. Idempotent per "
+                "application: asking again answers the same loan."
+            ),
+            tag="Loans",
+            level="A2",
+            service="08",
+            sequence=10,
+            audience="client",
+            scopes=("applications",),
+            resource="application",
+            errors=(404, 409),
+        ),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        subject: Subject,
+        application_id: FromPath[uuid.UUID],
+        data: JSONBody[LoanFromApplication],
+    ) -> LoanRead:
+        tenant = await TenantRepository(db).get(subject.tenant_id)
+        try:
+            loan = await service.open_loan_from_approval(
+                db, application_id, ApplicationOffers(data.settlement_account), tenant.name
+            )
+        except ValueError as exc:  # terms the schedule maths refuses
+            raise InvalidRequest(errors=[FieldError("application", str(exc))]) from None
+        except IntegrityError:
+            raise Conflict("A loan for this application is being created; ask again.") from None
+        record_event(
+            db,
+            "loan.opened",
+            subject=subject,
+            target_tenant_id=loan.tenant_id,
+            target=f"loan:{loan.id}",
+            client_ip=_ip(request),
+            details={"application_id": str(application_id)},
+        )
+        return service.loan_read(loan, await LoanRepository(db).lines(loan.id))
+
+
 class ContractVerificationController(Controller):
     path = "/api/v1/contracts"
 
@@ -423,7 +535,7 @@ class ContractVerificationController(Controller):
         status_code=200,
         **declare(
             operation_id="VerifyContractDocument",
-            summary="Check a contract document against its countersigned evidence",
+            summary="Check a contract (HTML, or its sealed PDF in base64) against its evidence",
             tag="Loans",
             level="A1",
             service="08",
@@ -435,7 +547,7 @@ class ContractVerificationController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[DocumentVerify]
     ) -> DocumentVerification:
         outcome = verify_document(
-            data.document, data.evidence_jws, signing_keyset(_settings(request).key_dir)
+            _document_of(data), data.evidence_jws, signing_keyset(_settings(request).key_dir)
         )
         evidence = outcome.evidence or {}
         return DocumentVerification(
@@ -581,6 +693,20 @@ class OperatorServicingController(Controller):
         )
 
 
+def _document_of(data: DocumentVerify) -> str | bytes:
+    """The HTML text, or the PDF's bytes: exactly one of the two fields."""
+    if (data.document is None) == (data.document_base64 is None):
+        raise InvalidRequest(
+            errors=[FieldError("body", "send exactly one of document and document_base64")]
+        )
+    if data.document is not None:
+        return data.document
+    try:
+        return base64.b64decode(data.document_base64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(errors=[FieldError("document_base64", "not valid base64")]) from None
+
+
 def _offer_from(data: LoanOpen) -> LoanOffer:
     """The offer an operator opens a sandbox loan with; starts today."""
     offer = LoanOffer(
@@ -613,6 +739,7 @@ def servicing_router() -> Router:
         route_handlers=[
             LoanController,
             RepaymentController,
+            LoanOriginationController,
             ContractVerificationController,
             OperatorServicingController,
         ],

@@ -25,6 +25,7 @@ from puhui.errors import Conflict
 from puhui.outbound import OutboundClient, RetryPolicy, UpstreamRejected, UpstreamUnavailable
 from puhui.servicing import contracts
 from puhui.servicing.ledger import credit, debit, post
+from puhui.servicing.limits import occupy_for_disbursement, release_refused_disbursement
 from puhui.servicing.models import (
     AccountType,
     ContractStatus,
@@ -171,9 +172,15 @@ class DisbursementDesk:
         self._sessions = sessions
         self._rail = rail
 
-    async def disburse(self, tenant_id: uuid.UUID, loan_id: uuid.UUID) -> DisbursementView:
-        """Pay out a signed loan once, however often and however concurrently it is asked."""
-        claimed = await self._claim(tenant_id, loan_id)
+    async def disburse(
+        self, tenant_id: uuid.UUID, loan_id: uuid.UUID, request_key: str | None = None
+    ) -> DisbursementView:
+        """Pay out a signed loan once, however often and however concurrently it is asked.
+
+        ``request_key`` (the caller's Idempotency-Key) is kept on the intent it creates; the
+        intent is one per loan whatever the key, so no key can ever cause a second payout.
+        """
+        claimed = await self._claim(tenant_id, loan_id, request_key)
         if claimed is None:
             return await self.status(tenant_id, loan_id)
         key, amount, account = claimed
@@ -194,8 +201,12 @@ class DisbursementDesk:
                 raise Conflict("This loan has no disbursement.")
             return _view(row)
 
-    async def _claim(self, tenant_id: uuid.UUID, loan_id: uuid.UUID) -> tuple[str, int, str] | None:
-        """Create or take over the intent and commit it as *sent*; None when someone else has it."""
+    async def _claim(
+        self, tenant_id: uuid.UUID, loan_id: uuid.UUID, request_key: str | None = None
+    ) -> tuple[str, int, str] | None:
+        """Create or take over the intent and commit it as *sent*; None when someone else has it.
+
+        The unified limit is occupied in the same unit of work, before any money moves."""
         try:
             async with self._sessions.unit_of_work(tenant_id) as session:
                 loans = LoanRepository(session)
@@ -211,6 +222,7 @@ class DisbursementDesk:
                     row = Disbursement(
                         tenant_id=tenant_id,
                         loan_id=loan_id,
+                        request_key=request_key,
                         idempotency_key=f"disb-{loan_id.hex}",
                         amount=loan.principal - loan.upfront_fee,
                         payee_account=loan.settlement_account,
@@ -218,7 +230,8 @@ class DisbursementDesk:
                         attempts=1,
                     )
                     session.add(row)
-                    await session.flush()
+                    await session.flush()  # the unique intent decides which request pays out
+                    await occupy_for_disbursement(session, loan)
                     return row.idempotency_key, row.amount, row.payee_account
                 if row.state in (DisbursementState.SUCCEEDED, DisbursementState.FAILED):
                     return None
@@ -246,6 +259,7 @@ class DisbursementDesk:
                             session, await loans.get_for_update(loan_id), row, outcome.transfer
                         )
                     elif outcome.refused is not None:
+                        await release_refused_disbursement(session, await loans.get(loan_id))
                         row.state = DisbursementState.FAILED
                         row.failure_reason = outcome.refused[:500]
                         row.completed_at = utcnow()

@@ -26,6 +26,7 @@ from puhui.clock import utcnow
 from puhui.db.session import SessionFactory, tenant_bypass
 from puhui.errors import Conflict
 from puhui.risk.inputs import StoredFeatures
+from puhui.servicing.limits import freeze_limit
 from puhui.servicing.models import Disposal, DisposalState, EarlyWarning, Loan
 from puhui.servicing.repository import LoanRepository, WarningRepository
 from puhui.tenancy.subject import AuthSubject
@@ -195,6 +196,8 @@ async def _raise_warning(
     await session.flush()  # the disposal refers to the warning
     session.add(disposal)
     _apply_immediate(loan, rule.action)
+    if rule.action in (Action.FREEZE_LIMIT, Action.CALL_IN):
+        await freeze_limit(session, loan, f"early warning {rule.code}")
     record_event(
         session,
         "loan.warning",

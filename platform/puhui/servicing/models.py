@@ -14,9 +14,11 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -38,11 +40,11 @@ __all__ = [
     "JournalEntry",
     "Loan",
     "LoanStatus",
+    "ModelMonitoringReport",
     "Posting",
     "RenewalOffer",
     "Repayment",
     "ScheduleLine",
-    "SigningCode",
 ]
 
 
@@ -160,20 +162,11 @@ class Contract(TenantOwned, Versioned, Base):
     void_reason: Mapped[str | None] = mapped_column(String(500))
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     evidence_jws: Mapped[str | None] = mapped_column(Text)
-
-
-class SigningCode(TenantOwned, Base):
-    """A one-time code for signing one contract: argon2 hash only, expiry and attempts bounded."""
-
-    __tablename__ = "contract_signing_codes"
-
-    contract_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("loan_contracts.id", ondelete="CASCADE"), index=True
-    )
-    code_hash: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[datetime] = mapped_column()
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    consumed_at: Mapped[datetime | None] = mapped_column()
+    # The customer one-time code (``customer_one_time_codes``) sent for the signature.
+    signing_code_id: Mapped[uuid.UUID | None] = mapped_column()
+    # The PDF rendering of the signed HTML, sealed at signing; its hash is in the evidence.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class DisbursementState(enum.StrEnum):
@@ -198,6 +191,8 @@ class Disbursement(TenantOwned, Versioned, Base):
         _enum(DisbursementState, "disbursement_state"), index=True
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The Idempotency-Key of the request that created the intent (retries may carry any key).
+    request_key: Mapped[str | None] = mapped_column(String(255))
     rail_reference: Mapped[str | None] = mapped_column(String(80))
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     journal_entry_id: Mapped[uuid.UUID | None] = mapped_column()
@@ -347,3 +342,26 @@ class BatchCheckpoint(Base):
     cursor: Mapped[str | None] = mapped_column(String(64))
     processed: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ModelMonitoringReport(Base):
+    """One model re-validation run over stored decisions and outcomes (JR/T 0269 6.5.2 d)."""
+
+    __tablename__ = "model_monitoring_reports"
+    __table_args__ = (UniqueConstraint("model_id", "model_version", "run_key"),)
+
+    model_id: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    run_key: Mapped[str] = mapped_column(String(64))
+    window_start: Mapped[datetime] = mapped_column()
+    window_end: Mapped[datetime] = mapped_column()
+    development_size: Mapped[int] = mapped_column(Integer)
+    recent_size: Mapped[int] = mapped_column(Integer)
+    matured_size: Mapped[int] = mapped_column(Integer)
+    score_psi: Mapped[float | None] = mapped_column(Float)
+    feature_psi: Mapped[dict[str, float]] = mapped_column(JSON)
+    ks: Mapped[float | None] = mapped_column(Float)
+    auc: Mapped[float | None] = mapped_column(Float)
+    bad_rate_by_grade: Mapped[dict[str, Any]] = mapped_column(JSON)
+    alerts: Mapped[list[str]] = mapped_column(JSON)
+    html: Mapped[str] = mapped_column(Text)

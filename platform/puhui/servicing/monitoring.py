@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from puhui.clock import utcnow
 from puhui.risk.metrics import PSI_ALERT_THRESHOLD, auc, ks, psi, psi_status
-from puhui.risk.scorecard.charts import bar_chart, histogram
+from puhui.risk.scorecard.charts import Series, bar_chart, histogram, line_chart
 
 __all__ = ["MonitoringReport", "Sample", "build_report", "load_sample", "render_html"]
 
@@ -47,7 +47,7 @@ class MonitoringReport:
     generated_at: datetime
     development_size: int
     recent_size: int
-    score_psi: float
+    score_psi: float | None
     feature_psi: dict[str, float]
     ks: float | None
     auc: float | None
@@ -55,6 +55,9 @@ class MonitoringReport:
     alerts: tuple[str, ...] = field(default=())
     development_scores: FloatArray = field(default_factory=lambda: np.empty(0), repr=False)
     recent_scores: FloatArray = field(default_factory=lambda: np.empty(0), repr=False)
+    # grade → (share of the development sample, share of recent applications)
+    grade_shares: dict[str, tuple[float, float]] = field(default_factory=dict)
+    window: tuple[datetime, datetime] | None = None
 
 
 def build_report(model: str, development: Sample, recent: Sample) -> MonitoringReport:
@@ -98,9 +101,11 @@ def render_html(report: MonitoringReport) -> str:
     """A one-file re-validation report: tables and inline SVG, no script, no external resource."""
     rows = "".join(
         f"<tr><td>{escape(n)}</td><td>{v:.4f}</td><td>{psi_status(v)}</td></tr>"
+        if v is not None
+        else f"<tr><td>{escape(n)}</td><td>—</td><td>no recent data</td></tr>"
         for n, v in [("score", report.score_psi), *report.feature_psi.items()]
     )
-    grades = "".join(
+    grade_rows = "".join(
         f"<tr><td>{escape(g)}</td><td>{c}</td><td>{r:.2%}</td></tr>"
         for g, (c, r) in report.bad_rate_by_grade.items()
     )
@@ -113,12 +118,30 @@ def render_html(report: MonitoringReport) -> str:
             x_label="feature",
             y_label="PSI",
         ),
-        histogram(
-            "Score distribution",
-            [("development", report.development_scores), ("recent", report.recent_scores)],
-            x_label="score",
-        ),
     ]
+    if report.development_scores.size and report.recent_scores.size:
+        charts.append(
+            histogram(
+                "Score distribution",
+                [("development", report.development_scores), ("recent", report.recent_scores)],
+                x_label="score",
+            )
+        )
+    if report.grade_shares:
+        grades = list(report.grade_shares)
+        positions = np.arange(len(grades), dtype=np.float64)
+        shares = np.array(list(report.grade_shares.values()), dtype=np.float64)
+        charts.append(
+            line_chart(
+                "Share of applications by grade (score bands)",
+                [
+                    Series("development", positions, shares[:, 0]),
+                    Series("recent", positions, shares[:, 1]),
+                ],
+                x_label="grade " + " · ".join(f"{i}={g}" for i, g in enumerate(grades)),
+                y_label="share",
+            )
+        )
     if report.bad_rate_by_grade:
         charts.append(
             bar_chart(
@@ -129,6 +152,11 @@ def render_html(report: MonitoringReport) -> str:
                 y_label="bad rate",
             )
         )
+    window = (
+        f" · recent window {report.window[0].date()} – {report.window[1].date()}"
+        if report.window
+        else ""
+    )
     power = (
         f"<p>KS {report.ks:.4f} · AUC {report.auc:.4f}</p>"
         if report.ks is not None and report.auc is not None
@@ -139,12 +167,13 @@ def render_html(report: MonitoringReport) -> str:
         f"<title>Model re-validation {escape(report.model)}</title></head><body>"
         f"<h1>Model re-validation: {escape(report.model)}</h1>"
         f"<p>Generated {report.generated_at.isoformat()} · development n={report.development_size}"
-        f" · recent n={report.recent_size} · alert threshold PSI &gt; {PSI_ALERT_THRESHOLD}</p>"
+        f" · recent n={report.recent_size}{window} · alert threshold PSI &gt; "
+        f"{PSI_ALERT_THRESHOLD}</p>"
         f"<h2>Alerts</h2><ul>{alerts}</ul>"
         "<h2>Stability (PSI)</h2><table><tr><th>variable</th><th>PSI</th><th>status</th></tr>"
         f"{rows}</table><h2>Discriminatory power</h2>{power}"
         "<h2>Bad rate by grade</h2><table><tr><th>grade</th><th>loans</th><th>bad rate</th></tr>"
-        f"{grades}</table><h2>Charts</h2>{''.join(charts)}</body></html>"
+        f"{grade_rows}</table><h2>Charts</h2>{''.join(charts)}</body></html>"
     )
 
 

@@ -10,15 +10,15 @@ stopped and a finished run repeated writes nothing new.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import msgspec
-from sqlalchemy import insert, select
+from sqlalchemy import Select, Table, bindparam, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.clock import utcnow
@@ -43,13 +43,12 @@ from puhui.risk.inputs import (
 )
 from puhui.risk.limits import LimitPolicy
 from puhui.risk.rules import AdmissionRuleSet
-from puhui.servicing.loans import receivables
 from puhui.servicing.models import BatchCheckpoint, Loan, LoanStatus, RenewalOffer, ScheduleLine
-from puhui.servicing.repository import LoanRepository
 
 __all__ = [
     "JOB",
     "OfferKind",
+    "RenewalCandidate",
     "RenewalInputs",
     "RenewalPolicy",
     "RenewalRun",
@@ -61,7 +60,7 @@ __all__ = [
 
 JOB: Final = "renewal_pre_assessment"
 FeaturesReader = Callable[[AsyncSession, str], Awaitable[StoredFeatures | None]]
-ProductSource = Callable[[AsyncSession, "Loan"], Awaitable[Product]]
+ProductSource = Callable[[AsyncSession, "RenewalCandidate"], Awaitable[Product]]
 LIMIT_RAISE_RATIO: Final = Decimal("1.2")  # a limit this much above the loan earns a raise offer
 EXTENSION_MONTHS: Final = 6
 
@@ -73,11 +72,28 @@ class OfferKind(StrEnum):
     REFERRAL = "referral"  # to an account manager: no automatic offer
 
 
+@dataclass(frozen=True, slots=True)
+class RenewalCandidate:
+    """What the pre-assessment reads of a loan near maturity: one row per loan, its schedule
+    already summed by the database (principal still owed, and what is overdue at the run date)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    enterprise_uscc: str
+    product_code: str
+    term_months: int
+    principal: int
+    dpd: int
+    loan_class: str
+    outstanding_principal: int
+    overdue_fen: int
+
+
 class RenewalInputs(Protocol):
     """Current decision inputs for a loan's borrower, or None when data is missing."""
 
     async def inputs_for(
-        self, session: AsyncSession, loan: Loan, lines: Sequence[ScheduleLine], at: datetime
+        self, session: AsyncSession, loan: RenewalCandidate, at: datetime
     ) -> tuple[DecisionInputs, FraudContext] | None: ...
 
 
@@ -91,14 +107,14 @@ class RenewalPolicy:
     product_for: ProductSource = field(default_factory=lambda: catalogue_product)
 
 
-async def catalogue_product(session: AsyncSession, loan: Loan) -> Product:
+async def catalogue_product(session: AsyncSession, loan: RenewalCandidate) -> Product:
     """The loan's product as currently offered: a renewal is a new loan on today's terms."""
     spec = await ProductCatalogue(session).current(loan.product_code)
     return to_decision_product(spec, loan.term_months)
 
 
 def offer_terms(
-    loan: Loan, record: DecisionRecord, outstanding: int
+    loan: RenewalCandidate, record: DecisionRecord, outstanding: int
 ) -> tuple[OfferKind, int, int, tuple[str, ...]]:
     """Offer kind, amount (fen), term (months) and reasons from the re-run decision."""
     if loan.dpd > 0 or loan.loan_class != "normal":
@@ -147,22 +163,56 @@ async def _checkpoint(session: AsyncSession, run_key: str) -> BatchCheckpoint:
     return row
 
 
-async def _maturing(
-    session: AsyncSession, start: date, end: date, after: uuid.UUID | None, limit: int
-) -> Sequence[Loan]:
-    stmt = (
-        select(Loan)
+def _maturing_stmt() -> Select[Any]:
+    """Loans maturing in the window from a cursor, each with its schedule summed in SQL."""
+    line = ScheduleLine
+    owed = (
+        line.principal + line.interest + line.fees + line.penalty
+        - line.paid_principal - line.paid_interest - line.paid_fees - line.paid_penalty
+    )  # fmt: skip
+    return (
+        select(
+            Loan.id, Loan.tenant_id, Loan.enterprise_uscc, Loan.product_code, Loan.term_months,
+            Loan.principal, Loan.dpd, Loan.loan_class,
+            func.coalesce(func.sum(line.principal - line.paid_principal), 0),
+            func.coalesce(
+                func.sum(case((line.due_date < bindparam("at_day"), owed), else_=0)), 0
+            ),
+        )
+        .outerjoin(line, (line.loan_id == Loan.id) & line.superseded.is_(False))
         .where(
             Loan.status == LoanStatus.ACTIVE,
-            Loan.maturity_date >= start,
-            Loan.maturity_date <= end,
+            Loan.maturity_date >= bindparam("start"),
+            Loan.maturity_date <= bindparam("end"),
+            Loan.id > bindparam("after"),
         )
+        .group_by(Loan.id)
         .order_by(Loan.id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(Loan.id > after)
-    return (await session.execute(stmt)).scalars().all()
+        .limit(bindparam("batch"))
+    )  # fmt: skip
+
+
+_MATURING: Final = _maturing_stmt()
+_NO_CURSOR: Final = uuid.UUID(int=0)
+
+
+async def _maturing(
+    session: AsyncSession, start: date, end: date, at_day: date, after: uuid.UUID | None, limit: int
+) -> list[RenewalCandidate]:
+    rows = await session.execute(
+        _MATURING,
+        {"start": start, "end": end, "at_day": at_day, "after": after or _NO_CURSOR,
+         "batch": limit},
+    )  # fmt: skip
+    # SUM over BIGINT is NUMERIC on PostgreSQL: back to whole fen.
+    return [
+        RenewalCandidate(
+            loan_id, tenant_id, uscc, product, term, principal, dpd, loan_class,
+            int(outstanding), int(overdue),
+        )
+        for (loan_id, tenant_id, uscc, product, term, principal, dpd, loan_class, outstanding,
+             overdue) in rows
+    ]  # fmt: skip
 
 
 async def run_renewals(
@@ -194,15 +244,15 @@ async def run_renewals(
             return RenewalRun(key, 0, counts, 0, resumed_from)
         cursor = uuid.UUID(checkpoint.cursor) if checkpoint.cursor else None
     end = as_of + timedelta(days=days_before)
+    offers_table = cast(Table, RenewalOffer.__table__)
     while stop_after is None or batches < stop_after:
         async with sessions.unit_of_work() as session:
             with tenant_bypass(session, "servicing.renewal.batch"):
-                loans = await _maturing(session, as_of, end, cursor, batch)
+                loans = await _maturing(session, as_of, end, as_of, cursor, batch)
                 checkpoint = await _checkpoint(session, key)
                 if not loans:
                     checkpoint.finished_at = utcnow()
                     break
-                repo = LoanRepository(session)
                 existing = set(
                     (
                         await session.execute(
@@ -213,61 +263,51 @@ async def run_renewals(
                         )
                     ).scalars()
                 )
-                lines_by_loan = await repo.lines_of([loan.id for loan in loans])
                 offers: list[dict[str, object]] = []
-                now = utcnow()
+                now = utcnow()  # one timestamp and one decision context for the whole batch
                 for loan in loans:
                     considered += 1
                     if loan.id in existing:
                         continue
-                    lines = lines_by_loan[loan.id]
-                    gathered = await inputs.inputs_for(session, loan, lines, at)
+                    gathered = await inputs.inputs_for(session, loan, at)
                     product_key = (loan.product_code, loan.term_months)
                     if gathered is None or product_key in withdrawn:
                         skipped += 1
                         continue
-                    if product_key not in products:
+                    product = products.get(product_key)
+                    if product is None:
                         try:
-                            products[product_key] = await policy.product_for(session, loan)
+                            product = products[product_key] = await policy.product_for(
+                                session, loan
+                            )
                         except NotFound:
                             withdrawn.add(product_key)  # no longer offered: nothing to renew into
                             skipped += 1
                             continue
                     record = decide(
-                        gathered[0],
-                        policy.ruleset,
-                        gathered[1],
-                        policy.scorer,
-                        policy.limit_policy,
-                        products[product_key],
-                        at=at,
+                        gathered[0], policy.ruleset, gathered[1], policy.scorer,
+                        policy.limit_policy, product, at=at,
+                    )  # fmt: skip
+                    kind, amount, term, reasons = offer_terms(
+                        loan, record, loan.outstanding_principal
                     )
-                    outstanding = sum(r.principal for r in receivables(lines))
-                    kind, amount, term, reasons = offer_terms(loan, record, outstanding)
                     counts[kind.value] += 1
                     offers.append(
                         {
-                            "id": uuid.uuid4(),
-                            "tenant_id": loan.tenant_id,
-                            "loan_id": loan.id,
-                            "run_key": key,
-                            "kind": kind.value,
-                            "amount": amount,
+                            "id": uuid.uuid4(), "tenant_id": loan.tenant_id, "loan_id": loan.id,
+                            "run_key": key, "kind": kind.value, "amount": amount,
                             "annual_rate": (
                                 str(record.annual_rate) if record.annual_rate is not None else None
                             ),
-                            "term_months": term,
-                            "grade": record.score.grade,
-                            "decision_hash": record.record_hash,
-                            "reasons": list(reasons),
-                            "created_at": now,
-                            "updated_at": now,
+                            "term_months": term, "grade": record.score.grade,
+                            "decision_hash": record.record_hash, "reasons": list(reasons),
+                            "created_at": now, "updated_at": now,
                         }
-                    )
+                    )  # fmt: skip
                 if offers:
-                    # One multi-row insert per batch: the unit of work's per-object flush costs
-                    # more than the decision itself at this volume.
-                    await session.execute(insert(RenewalOffer), offers)
+                    # One Core multi-row insert per batch: the ORM's per-row bookkeeping would
+                    # cost more than the decision itself at this volume.
+                    await session.execute(insert(offers_table), offers)
                 cursor = loans[-1].id
                 checkpoint.cursor = str(cursor)
                 checkpoint.processed += len(loans)
@@ -290,15 +330,14 @@ class ScenarioRenewalInputs:
         self._read = read_features
 
     async def inputs_for(
-        self, session: AsyncSession, loan: Loan, lines: Sequence[ScheduleLine], at: datetime
+        self, session: AsyncSession, loan: RenewalCandidate, at: datetime
     ) -> tuple[DecisionInputs, FraudContext] | None:
         features = await self._read(session, loan.enterprise_uscc)
         if features is None or not features.values:
             return None
-        overdue = sum(r.total for r in receivables(lines) if r.due_date < at.date())
         facts = msgspec.structs.replace(
             admission_facts(features, applicant_is_legal_rep=True),
-            credit_overdue_current_fen=overdue,
+            credit_overdue_current_fen=loan.overdue_fen,
             worst_loan_classification=loan.loan_class,
         )
         inputs = DecisionInputs(

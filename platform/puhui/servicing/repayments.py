@@ -8,6 +8,7 @@ gives the repaid principal back to the credit limit.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from enum import StrEnum
 
@@ -124,6 +125,7 @@ async def receive(
         ],
     )
     repayment = Repayment(
+        id=uuid.uuid4(),
         tenant_id=loan.tenant_id,
         loan_id=loan.id,
         idempotency_key=idempotency_key,
@@ -141,8 +143,13 @@ async def receive(
         rail_reference=rail_reference,
     )
     session.add(repayment)
-    await releaser.release(session, loan, applied[Bucket.PRINCIPAL] + prepaid)
+    # Revolving products: the repaid principal is available on the unified limit again.
+    await releaser.release(
+        session, loan, applied[Bucket.PRINCIPAL] + prepaid, f"repayment:{repayment.id}"
+    )
     await session.flush()
-    if not await settle_if_repaid(session, loan):
+    if await settle_if_repaid(session, loan):
+        await releaser.settled(session, loan)
+    else:
         classify_loan(loan, await loans.lines(loan.id), received_on)
     return repayment

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from puhui.customers.models import CustomerRole, CustomerStatus, CustomerUser, Enterprise
 from puhui.db.repository import Repository
 from puhui.errors import NotFound
+from puhui.risk.models import CreditDecision
 from puhui.servicing.models import (
     Contract,
     Disbursement,
@@ -17,13 +21,35 @@ from puhui.servicing.models import (
     JournalEntry,
     Loan,
     LoanStatus,
+    ModelMonitoringReport,
     Posting,
     Repayment,
     ScheduleLine,
-    SigningCode,
 )
 
-__all__ = ["ContractRepository", "LoanRepository", "WarningRepository"]
+__all__ = [
+    "ContractRepository",
+    "LoanRepository",
+    "MonitoringRepository",
+    "WarningRepository",
+    "legal_representative",
+]
+
+
+async def legal_representative(session: AsyncSession, uscc: str) -> uuid.UUID | None:
+    """The active legal representative the bank knows for an enterprise: who signs for it."""
+    stmt = (
+        select(CustomerUser.id)
+        .join(Enterprise, Enterprise.id == CustomerUser.enterprise_id)
+        .where(
+            Enterprise.uscc == uscc,
+            CustomerUser.role == CustomerRole.LEGAL_REPRESENTATIVE,
+            CustomerUser.status == CustomerStatus.ACTIVE,
+        )
+        .order_by(CustomerUser.created_at)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 class LoanRepository(Repository[Loan]):
@@ -111,13 +137,10 @@ class ContractRepository(Repository[Contract]):
             raise NotFound()
         return row
 
-    async def open_codes(self, contract_id: uuid.UUID) -> Sequence[SigningCode]:
-        stmt = (
-            select(SigningCode)
-            .where(SigningCode.contract_id == contract_id, SigningCode.consumed_at.is_(None))
-            .order_by(SigningCode.created_at.desc())
-        )
-        return (await self.session.execute(stmt)).scalars().all()
+    async def pdf_of(self, contract_id: uuid.UUID) -> bytes | None:
+        """The sealed PDF of a contract already read (a deferred column: loaded when asked for)."""
+        stmt = select(Contract.pdf).where(Contract.id == contract_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
 class WarningRepository(Repository[EarlyWarning]):
@@ -151,3 +174,87 @@ class WarningRepository(Repository[EarlyWarning]):
         if state is not None:
             stmt = stmt.where(Disposal.state == state)
         return (await self.session.execute(stmt.limit(limit).offset(offset))).scalars().all()
+
+
+class MonitoringRepository:
+    """Decisions, outcomes and reports for model re-validation (bank-wide: bypass by the caller)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def report(
+        self, model_id: str, version: str, run_key: str
+    ) -> ModelMonitoringReport | None:
+        stmt = select(ModelMonitoringReport).where(
+            ModelMonitoringReport.model_id == model_id,
+            ModelMonitoringReport.model_version == version,
+            ModelMonitoringReport.run_key == run_key,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest(self, run_key: str | None = None) -> ModelMonitoringReport | None:
+        """The newest stored report (of that run key, when given)."""
+        stmt = select(ModelMonitoringReport).order_by(ModelMonitoringReport.created_at.desc())
+        if run_key is not None:
+            stmt = stmt.where(ModelMonitoringReport.run_key == run_key)
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def decisions(
+        self,
+        model_id: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[datetime, str, str, str]]:
+        """(decided_at, id, grade, record JSON) of the model's decisions in (start, end]."""
+        stmt = (
+            select(CreditDecision.decided_at, CreditDecision.id, CreditDecision.grade,
+                   CreditDecision.record)
+            .where(
+                CreditDecision.model_id == model_id,
+                CreditDecision.model_version == version,
+                CreditDecision.decided_at > start,
+                CreditDecision.decided_at <= end,
+            )
+            .order_by(CreditDecision.decided_at, CreditDecision.id)
+            .limit(limit)
+        )  # fmt: skip
+        if after is not None:
+            stmt = stmt.where(
+                tuple_(CreditDecision.decided_at, CreditDecision.id)
+                > tuple_(after[0], uuid.UUID(after[1]))
+            )
+        rows = (await self.session.execute(stmt)).all()
+        return [(at, str(decision_id), grade, record) for at, decision_id, grade, record in rows]
+
+    async def matured_outcomes(
+        self,
+        model_id: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+        bad_dpd: int,
+        bad_classes: frozenset[str],
+    ) -> list[tuple[int, str, int]]:
+        """(score, grade, 1 bad / 0 good) of the model's decisions in (start, end] whose loan
+        has matured by ``end``."""
+        bad = or_(Loan.dpd >= bad_dpd, Loan.loan_class.in_(sorted(bad_classes)))
+        stmt = (
+            select(CreditDecision.score, CreditDecision.grade, Loan.dpd, Loan.loan_class)
+            .join(Loan, Loan.application_id == CreditDecision.application_id)
+            .where(
+                CreditDecision.model_id == model_id,
+                CreditDecision.model_version == version,
+                CreditDecision.decided_at > start,
+                CreditDecision.decided_at <= end,
+                Loan.disbursed_at.is_not(None),
+                or_(bad, Loan.status == LoanStatus.SETTLED, Loan.maturity_date <= end.date()),
+            )
+        )
+        return [
+            (score, grade, int(dpd >= bad_dpd or loan_class in bad_classes))
+            for score, grade, dpd, loan_class in (await self.session.execute(stmt)).all()
+        ]

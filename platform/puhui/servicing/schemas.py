@@ -17,6 +17,7 @@ __all__ = [
     "DisposalTransition",
     "DocumentVerification",
     "DocumentVerify",
+    "LoanFromApplication",
     "LoanOpen",
     "LoanRead",
     "PostingRead",
@@ -53,6 +54,13 @@ class LoanOpen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     revolving: bool = False
     consent_id: uuid.UUID | None = None
     monitoring_consent_until: date | None = None
+
+
+class LoanFromApplication(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The contract-generation request for an approved application."""
+
+    # The borrower's account at the bank: paid into, debited from.
+    settlement_account: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{10,32}$")]
 
 
 class ScheduleLineRead(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,8 +109,8 @@ class ContractRead(msgspec.Struct, frozen=True, kw_only=True):
 class ContractSent(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     code_expires_in_seconds: int
-    # Sandbox only: the code that the notifier would deliver to the borrower's phone.
-    sandbox_code: str | None = None
+    # Where the notifier sent the one-time code: the borrower's phone, masked.
+    sent_to: str
 
 
 class ContractSign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -112,8 +120,11 @@ class ContractSign(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class DocumentVerify(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    document: Annotated[str, msgspec.Meta(min_length=1, max_length=500_000)]
+    """The document to check: the HTML text, or the PDF rendering as base64 (one of the two)."""
+
     evidence_jws: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+    document: Annotated[str, msgspec.Meta(min_length=1, max_length=500_000)] | None = None
+    document_base64: Annotated[str, msgspec.Meta(min_length=4, max_length=8_000_000)] | None = None
 
 
 class DocumentVerification(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,19 +3,27 @@ signature, reading loans and their ledger. Never commits: the caller's unit of w
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+import anyio.to_thread
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.audit import record_event
+from puhui.config import Settings
+from puhui.db.session import SessionFactory
 from puhui.errors import Conflict
+from puhui.notify import Notifier
 from puhui.oauth.keys import Keyset
 from puhui.servicing import contracts, signing
+from puhui.servicing.limits import limit_of
 from puhui.servicing.loans import create_loan, receivables
 from puhui.servicing.models import Contract, Loan, LoanStatus, ScheduleLine
 from puhui.servicing.offers import LoanOffer
+from puhui.servicing.pdf import PdfUnavailable, pdf_renderer, render_pdf
 from puhui.servicing.repository import ContractRepository, LoanRepository
 from puhui.servicing.schemas import LoanRead, ScheduleLineRead
 from puhui.tenancy.subject import AuthSubject
@@ -26,9 +34,12 @@ __all__ = [
     "loan_read",
     "open_loan",
     "open_loan_from_approval",
+    "render_contract_pdf",
     "send_contract",
     "sign_contract",
 ]
+
+log = logging.getLogger("puhui.servicing")
 
 
 class ApprovedOffers(Protocol):
@@ -38,7 +49,14 @@ class ApprovedOffers(Protocol):
 
 
 async def open_loan(session: AsyncSession, offer: LoanOffer, channel: str) -> tuple[Loan, Contract]:
-    """Create the loan, persist its schedule and render its contract (status generated)."""
+    """Create the loan, persist its schedule and render its contract (status generated).
+
+    The loan names the enterprise's unified credit limit, when it has one, so its disbursement
+    occupies it and its repayments give it back."""
+    if offer.credit_limit_id is None:
+        limit_id = await limit_of(session, offer.enterprise_uscc)
+        if limit_id is not None:
+            offer = msgspec.structs.replace(offer, credit_limit_id=limit_id)
     loan, schedule = await create_loan(session, offer)
     contract = contracts.generate(session, loan, schedule, channel)
     await session.flush()
@@ -59,17 +77,38 @@ async def open_loan_from_approval(
     return loan
 
 
-async def send_contract(session: AsyncSession, loan_id: uuid.UUID) -> tuple[Contract, str]:
-    """Send the contract to the borrower and issue the one-time signing code."""
+async def send_contract(
+    session: AsyncSession, notifier: Notifier, loan_id: uuid.UUID
+) -> tuple[Contract, signing.CodeSent]:
+    """Send the contract to the borrower and a one-time signing code to the borrower's phone."""
+    loan = await LoanRepository(session).get(loan_id)
     contract = await ContractRepository(session).for_loan(loan_id)
     contracts.send(contract)
-    code = await signing.issue_code(session, contract)
+    sent = await signing.issue_code(session, notifier, contract, loan)
     await session.flush()
-    return contract, code
+    return contract, sent
+
+
+async def render_contract_pdf(html: str) -> bytes:
+    """The PDF rendering of a contract's HTML, off the event loop (PdfUnavailable if unfaithful)."""
+    return await anyio.to_thread.run_sync(render_pdf, html)
+
+
+async def _sealed_pdf(html: str) -> tuple[bytes | None, str | None]:
+    """The PDF to seal with the signature, or None and why: signing never waits on a renderer."""
+    try:
+        return await render_contract_pdf(html), None
+    except PdfUnavailable as exc:
+        return None, exc.detail
+    except Exception as exc:  # a renderer fault must not block a signature on the HTML
+        log.exception("contract PDF rendering failed")
+        return None, f"rendering failed ({type(exc).__name__})"
 
 
 async def sign_contract(
     session: AsyncSession,
+    sessions: SessionFactory,
+    settings: Settings,
     loan_id: uuid.UUID,
     *,
     code: str,
@@ -81,14 +120,18 @@ async def sign_contract(
     """Sign (JR/T 0269 9.4): the loan then awaits disbursement; audited and told to the partner."""
     loan = await LoanRepository(session).get(loan_id)
     contract = await ContractRepository(session).for_loan(loan_id)
-    await signing.sign(
-        session,
+    code_id = signing.check_signable(contract, loan, signer, confirmed_sha256)
+    await signing.verify_code(sessions, settings, loan.customer_id, code_id, code)
+    pdf, unavailable = await _sealed_pdf(contract.document)
+    signing.seal(
         contract,
         loan,
-        code=code,
-        confirmed_sha256=confirmed_sha256,
         signer=signer,
+        code_id=code_id,
         keyset=keyset,
+        pdf=pdf,
+        pdf_renderer=pdf_renderer() if pdf is not None else None,
+        pdf_unavailable=unavailable,
     )
     loan.status = LoanStatus.AWAITING_DISBURSEMENT
     record_event(
@@ -98,7 +141,11 @@ async def sign_contract(
         target_tenant_id=loan.tenant_id,
         target=f"contract:{contract.id}",
         client_ip=signer.ip,
-        details={"document_sha256": contract.document_sha256, "loan_id": str(loan.id)},
+        details={
+            "document_sha256": contract.document_sha256,
+            "pdf_sha256": contract.pdf_sha256,
+            "loan_id": str(loan.id),
+        },
     )
     record_partner_event(
         session,

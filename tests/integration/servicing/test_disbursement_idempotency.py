@@ -49,32 +49,40 @@ async def payout_counts(app: Litestar, loan_id: uuid.UUID) -> tuple[int, Disburs
             return int(postings or 0), row.state if row else None
 
 
-async def test_fifty_concurrent_identical_requests_disburse_once(
+async def test_fifty_concurrent_identical_http_requests_disburse_once(
     app: Litestar, client: httpx.AsyncClient, corebank: CoreBankServer
 ) -> None:
-    """Fifty workers asked to pay the same loan at once (the desk the route and CLI use)."""
+    """Fifty identical POSTs (same Idempotency-Key) at once through the HTTP API: one payout."""
     partner, tenant, _ = await member_client(app, ("owner",))
     loan = await open_sandbox_loan(app, tenant)
     await sign_loan(app, tenant, loan)
-    key = f"disb-{loan.id.hex}"
+    key, account = f"disb-{loan.id.hex}", loan.settlement_account
+    url = f"/api/v1/loans/{loan.id}/disbursement"
+    headers = {"Idempotency-Key": f"payout-{loan.id.hex[:12]}"}
     requests_before = corebank.bank.transfer_requests
-    rails = [CoreBankRail.connect(corebank.url) for _ in range(50)]
-    try:
-        views = await asyncio.gather(
-            *(DisbursementDesk(app.state.db, rail).disburse(tenant.id, loan.id) for rail in rails)
-        )
-    finally:
-        await asyncio.gather(*(rail.aclose() for rail in rails))
 
-    assert {v.state for v in views} <= {DisbursementState.SENT, DisbursementState.SUCCEEDED}
-    assert DisbursementState.SUCCEEDED in {v.state for v in views}
-    assert len([k for k in corebank.bank.transfers if k == key]) == 1
+    answers = await asyncio.gather(*(partner.post(url, headers=headers) for _ in range(50)))
+
+    assert {a.status_code for a in answers} == {200}, {a.text for a in answers}
+    states = {a.json()["state"] for a in answers}
+    assert states <= {"sent", "succeeded"}  # a loser sees the winner's intent in flight
+    assert "succeeded" in states
+    booked = [t for t in corebank.bank.transfers.values() if t.payee_account == account]
+    assert [t.idempotency_key for t in booked] == [key]  # one transfer booked, under one key
+    assert corebank.bank.balances[account] == loan.principal  # credited once
     assert corebank.bank.transfer_requests - requests_before < 50  # the intent turned most away
     assert await payout_counts(app, loan.id) == (1, DisbursementState.SUCCEEDED)
-    late = await partner.post(f"/api/v1/loans/{loan.id}/disbursement")  # a retry over HTTP
+    async with app.state.db.unit_of_work(tenant.id) as session:
+        intent = await LoanRepository(session).disbursement(loan.id)
+        assert intent is not None
+        assert intent.request_key == headers["Idempotency-Key"]
+    late = await partner.post(url, headers={"Idempotency-Key": "another-key-0001"})  # a retry
     assert late.status_code == 200
     assert late.json()["state"] == "succeeded"
-    assert len([k for k in corebank.bank.transfers if k == key]) == 1
+    bad_key = await partner.post(url, headers={"Idempotency-Key": "short"})
+    assert bad_key.status_code == 422
+    assert len([t for t in corebank.bank.transfers.values() if t.payee_account == account]) == 1
+    assert corebank.bank.balances[account] == loan.principal
     assert await payout_counts(app, loan.id) == (1, DisbursementState.SUCCEEDED)
 
 

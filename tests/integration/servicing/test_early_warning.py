@@ -89,6 +89,8 @@ async def test_data_changes_raise_warnings_that_staff_dispose_of(
 
     # Consent has ended: monitoring stops and further changes raise nothing.
     ended = await run_warnings(sessions, scenario_features, date(2030, 1, 2))
-    assert ended.monitoring_stopped == 1
+    assert ended.monitoring_stopped >= 1  # (other tests' loans may share the database)
+    async with sessions.unit_of_work(tenant.id) as session:
+        assert (await LoanRepository(session).get(loan.id)).monitoring_active is False
     await replace_features(app, uscc, {**HEALTHY, "tax.credit_grade": "D"})
     assert (await run_warnings(sessions, scenario_features, date(2030, 1, 3))).warnings_raised == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,12 +14,11 @@ import httpx
 import pytest
 from litestar import Litestar
 from tests.builders import login, member_client
+from tests.consent_builders import create_customer, latest_code
 from tests.servicing_builders import USCC, CoreBankServer
 
 from puhui.clock import FrozenClock, set_clock
-from puhui.servicing.disbursement import CoreBankRail
-from puhui.servicing.jobs import collect_due, run_daily
-from puhui.servicing.limits import AuditedLimitRelease
+from puhui.jobs import JobContext, run_job
 from puhui.tenancy.models import Member, Tenant, TenantKind
 
 pytestmark = pytest.mark.anyio
@@ -32,10 +34,10 @@ def frozen() -> Iterator[FrozenClock]:
     set_clock(previous)
 
 
-def loan_body(tenant: Tenant, **overrides: object) -> dict[str, object]:
+def loan_body(tenant: Tenant, customer_id: uuid.UUID, **overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "tenant_id": str(tenant.id),
-        "customer_id": str(uuid.uuid4()),
+        "customer_id": str(customer_id),
         "enterprise_uscc": USCC,
         "enterprise_name": "杭州明远科技有限公司",
         "settlement_account": f"6222{uuid.uuid4().int % 10**12:012d}",
@@ -60,8 +62,9 @@ async def signed_loan(
     """A partner member's client and a loan of theirs with the contract signed."""
     operator, _, _ = await member_client(app, ("operator",), kind=TenantKind.BANK)
     partner, tenant, member = await member_client(app, ("owner",))
+    borrower = await create_customer(app)
     opened = await operator.post(
-        "/api/v1/operator/servicing/loans", json=loan_body(tenant, **overrides)
+        "/api/v1/operator/servicing/loans", json=loan_body(tenant, borrower.user.id, **overrides)
     )
     assert opened.status_code == 201, opened.text
     loan = opened.json()
@@ -72,7 +75,7 @@ async def signed_loan(
     signed = await partner.post(
         f"/api/v1/loans/{loan_id}/contract/signature",
         json={
-            "code": sent.json()["sandbox_code"],
+            "code": await latest_code(app, borrower.user.id),
             "document_sha256": document.headers["x-document-sha256"],
             "device": "iPhone15,2 app/3.1",
         },
@@ -86,7 +89,11 @@ async def test_contract_states_the_terms_and_signing_seals_the_exact_document(
 ) -> None:
     operator, _, _ = await member_client(app, ("operator",), kind=TenantKind.BANK)
     partner, tenant, _ = await member_client(app, ("owner",))
-    loan = (await operator.post("/api/v1/operator/servicing/loans", json=loan_body(tenant))).json()
+    borrower = await create_customer(app)
+    opened = await operator.post(
+        "/api/v1/operator/servicing/loans", json=loan_body(tenant, borrower.user.id)
+    )
+    loan = opened.json()
     url = f"/api/v1/loans/{loan['id']}"
 
     document = await partner.get(f"{url}/contract/document")
@@ -102,18 +109,31 @@ async def test_contract_states_the_terms_and_signing_seals_the_exact_document(
         json={"code": "000000", "document_sha256": digest, "device": "d"},
     )
     assert early.status_code == 409
-    code = (await partner.post(f"{url}/contract/send")).json()["sandbox_code"]
+    sent = await partner.post(f"{url}/contract/send")
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["sent_to"] == borrower.phone[:3] + "****" + borrower.phone[-4:]
+    code = await latest_code(app, borrower.user.id)  # the notifier's sandbox inbox
     wrong_code = f"{(int(code) + 1) % 1_000_000:06d}"
     bad = await partner.post(
         f"{url}/contract/signature",
         json={"code": wrong_code, "document_sha256": digest, "device": "d"},
     )
-    assert bad.status_code == 403
+    assert bad.status_code == 401
+    assert bad.json()["type"].endswith("one-time-code-wrong")
     other_doc = await partner.post(
         f"{url}/contract/signature", json={"code": code, "document_sha256": "0" * 64, "device": "d"}
     )
     assert other_doc.status_code == 409
-    code = (await partner.post(f"{url}/contract/send")).json()["sandbox_code"]
+    frozen.advance(timedelta(seconds=1))  # the inbox orders codes by time
+    await partner.post(f"{url}/contract/send")
+    fresh = await latest_code(app, borrower.user.id)
+    if fresh != code:  # (one chance in a million that the new code repeats the old one)
+        stale = await partner.post(
+            f"{url}/contract/signature",
+            json={"code": code, "document_sha256": digest, "device": "Pixel 8"},
+        )
+        assert stale.status_code == 401  # only the newest code signs this contract
+    code = fresh
     signed = await partner.post(
         f"{url}/contract/signature",
         json={"code": code, "document_sha256": digest, "device": "Pixel 8"},
@@ -124,6 +144,32 @@ async def test_contract_states_the_terms_and_signing_seals_the_exact_document(
     assert contract["evidence"]["document_sha256"] == digest
     assert contract["evidence"]["device"] == "Pixel 8"
     assert contract["evidence"]["consent_id"] is not None
+    assert contract["evidence"]["authentication"]["method"] == "customer_one_time_code"
+    assert contract["evidence"]["document"]["media_type"] == "text/html; charset=utf-8"
+    assert contract["evidence"]["document"]["sha256"] == digest
+
+    # The PDF rendering sealed at signing: its hash is in the evidence, beside the HTML's.
+    if "pdf_unavailable" in contract["evidence"] and os.environ.get("PUHUI_REQUIRE_PDF") != "1":
+        # No Pango or no CJK font on this machine (CI installs both): the evidence says why,
+        # and the signed HTML stands alone.
+        assert contract["evidence"]["pdf_unavailable"]
+        assert contract["evidence"].get("renditions", []) == []
+    else:
+        (rendition,) = contract["evidence"]["renditions"]
+        assert rendition["media_type"] == "application/pdf"
+        assert rendition["rendering_of"] == digest
+        assert rendition["renderer"].startswith("WeasyPrint")
+        pdf = await partner.get(f"{url}/contract/document", headers={"Accept": "application/pdf"})
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+        assert hashlib.sha256(pdf.content).hexdigest() == rendition["sha256"]
+        assert pdf.headers["x-pdf-sha256"] == rendition["sha256"]
+        assert pdf.headers["x-document-sha256"] == digest
+        assert "pdf_unavailable" not in contract["evidence"]  # every glyph had a font
+    refused = await partner.get(f"{url}/contract/document", headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    assert refused.headers["content-type"].startswith("application/problem+json")
 
     # Signed is final: no second signature, and the stored document is unchanged.
     again = await partner.post(
@@ -138,6 +184,20 @@ async def test_contract_states_the_terms_and_signing_seals_the_exact_document(
         verify, json={"document": html, "evidence_jws": contract["evidence_jws"]}
     )
     assert ok.json()["valid"] is True
+    as_pdf = await client.post(
+        verify,
+        json={
+            "document_base64": base64.b64encode(pdf.content).decode(),
+            "evidence_jws": contract["evidence_jws"],
+        },
+    )
+    assert as_pdf.json()["valid"] is True
+    assert as_pdf.json()["reason"] == "the document is the application/pdf sealed at signing"
+    both = await client.post(
+        verify,
+        json={"document": html, "document_base64": "AAAA", "evidence_jws": "x.y.z"},
+    )
+    assert both.status_code == 422
     tampered = html.replace("12,000.00", "1,200.00")
     no = await client.post(
         verify, json={"document": tampered, "evidence_jws": contract["evidence_jws"]}
@@ -191,28 +251,30 @@ async def test_sandbox_loan_runs_from_signing_to_final_repayment(
     )
     assert repeat.json()["id"] == paid.json()["id"]  # the same key is applied once
 
-    # Instalment 2 is missed: ten days later the loan is 10 days past due and accrues penalty.
-    sessions = app.state.db
-    await run_daily(sessions, date(2026, 3, 25))
-    frozen.advance(timedelta(days=38))
+    # Instalment 2 is missed: ten days later the daily accrual job finds it 10 days past due.
+    frozen.advance(timedelta(days=38))  # 2026-03-25
+    jobs = JobContext(settings=app.state.settings, db=app.state.db)
+    accrual = await run_job("servicing.accrual", jobs)
+    assert accrual is not None
+    assert (accrual.outcome, accrual.error) == ("ok", None)
     await login(partner, member)
     late = (await partner.get(url)).json()
     assert (late["dpd"], late["bucket"], late["loan_class"]) == (10, "M1", "special_mention")
     assert late["schedule"][1]["penalty"] > 0
 
-    # The auto-debit collects what is owed (penalty first) from the borrower's account.
+    # The auto-debit job collects what is owed (penalty first) from the borrower's account.
     owed = late["schedule"][1]["owed"]
     async with httpx.AsyncClient(base_url=corebank.url) as bank:
         settlement = transfer.payee_account
         await bank.post(f"/accounts/{settlement}/deposits", json={"amount_fen": 5_000_000})
-    rail = CoreBankRail.connect(corebank.url)
-    try:
-        run = await collect_due(sessions, rail, date(2026, 3, 25), AuditedLimitRelease())
-        again = await collect_due(sessions, rail, date(2026, 3, 25), AuditedLimitRelease())
-    finally:
-        await rail.aclose()
-    assert run.collected_fen >= owed
-    assert again.collected_fen == 0  # nothing more is due: no second debit
+    debit_key = f"autodebit:{loan['id'].replace('-', '')}:2026-03-25"
+    collected = await run_job("servicing.auto_debit", jobs)
+    assert collected is not None
+    assert collected.outcome == "ok", collected.error
+    assert corebank.bank.debits[debit_key].collected_fen >= owed
+    again = await run_job("servicing.auto_debit", jobs)  # the same day again: nothing more
+    assert again is not None
+    assert again.outcome == "ok", again.error
     assert len([k for k in corebank.bank.debits if loan["id"].replace("-", "") in k]) == 1
     after = (await partner.get(url)).json()
     assert after["dpd"] == 0
