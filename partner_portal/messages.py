@@ -314,6 +314,7 @@ _ZH_EN: dict[str, tuple[str, str]] = {
         "由 OpenAPI 合同生成；每个接口标注 JR/T 0185 API 编号与安全级别。",
         "Generated from the OpenAPI contract; each API shows its JR/T 0185 API id and level.",
     ),
+    "reference.interactive": ("交互式参考（ReDoc）", "Interactive reference (ReDoc)"),
     "reference.toc": ("接口分组", "API groups"),
     "reference.api_id": ("API 编号", "API id"),
     "reference.level": ("安全级别", "Security level"),
@@ -349,7 +350,12 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "try.response": ("响应", "Response"),
     # logs and traffic
     "logs.title": ("请求日志", "Request logs"),
-    "logs.search": ("搜索", "Search"),
+    "logs.search": ("全文搜索", "Any text"),
+    "logs.api": ("API（编号或操作）", "API (id or operation)"),
+    "logs.idempotency_hint": (
+        "按幂等键查找首次使用该键的调用。",
+        "An idempotency key finds the call that first used it.",
+    ),
     "logs.status": ("状态码", "Status"),
     "logs.any": ("全部", "any"),
     "logs.filter": ("筛选", "Filter"),
@@ -434,6 +440,17 @@ _ZH_EN: dict[str, tuple[str, str]] = {
     "connectors.staleness": ("数据滞后", "Staleness"),
     "connectors.degraded": ("降级", "degraded"),
     "connectors.none": ("暂无连接器实例。", "No connector instances."),
+    "review_status.open": ("待分配", "Open"),
+    "review_status.assigned": ("审核中", "Assigned"),
+    "review_status.approved": ("已批准", "Approved"),
+    "review_status.declined": ("已拒绝", "Declined"),
+    "review_status.returned": ("已退回补充", "Returned"),
+    "alert_kind.authentication_failures": ("认证失败激增", "Authentication failures"),
+    "alert_kind.signature_failures": ("签名失败激增", "Signature failures"),
+    "alert_kind.replay_attempts": ("重放攻击尝试", "Replay attempts"),
+    "alert_kind.quota_exhaustion": ("配额耗尽", "Quota exhaustion"),
+    "alert_status.open": ("未处理", "Open"),
+    "alert_status.acknowledged": ("已确认", "Acknowledged"),
 }
 
 PORTAL_MESSAGES: dict[str, Mapping[Locale, str]] = {

@@ -11,9 +11,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
+from partner_portal.csp import page_security_headers
 from partner_portal.rendering import page
 from puhui.errors import ProblemError
-from puhui.gateway.pipeline import _SECURITY_HEADERS  # the pipeline's own header set
 from puhui.observability import bind_request, current_request_id, new_request_id
 
 __all__ = ["portal_exception_handlers"]
@@ -27,7 +27,7 @@ def _headers(request: Request[Any, Any, Any]) -> dict[str, str]:
     request_id = current_request_id()
     if request_id == "-":
         request_id = bind_request(new_request_id(request.headers.get("x-request-id"))).request_id
-    return {"x-request-id": request_id, **dict(_SECURITY_HEADERS)}
+    return {"x-request-id": request_id, **page_security_headers()}
 
 
 def error_page(

@@ -30,7 +30,17 @@ __all__ = ["portal_router"]
 
 class LanguageForm(msgspec.Struct):
     lang: str
+    next: str = ""  # the page the switch was pressed on (pages send no Referer: no-referrer)
     _csrf: str = ""
+
+
+def _local_path(target: str) -> bool:
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(32 < ord(ch) < 127 for ch in target)  # browsers drop tabs: "/\t/x" is "//x"
+    )
 
 
 @post("/lang", include_in_schema=False, status_code=303)
@@ -43,6 +53,8 @@ async def switch_language(
     # Only redirect within this site: a Referer from elsewhere falls back to the home page.
     if not back.startswith(str(request.base_url)):
         back = "/"
+    if _local_path(data.next[:500]):
+        back = data.next[:500]
     redirect = Redirect(back, status_code=303)
     redirect.cookies.append(
         Cookie(key=LOCALE_COOKIE, value=lang, samesite="lax", path="/", max_age=31536000)

@@ -6,16 +6,28 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from litestar import Litestar
+from sqlalchemy import select
 
+from puhui.db.session import tenant_bypass
 from puhui.onboarding.uscc import USCC_ALPHABET, uscc_check_character
+from puhui.risk.models import ReviewCase
 from puhui.tenancy.models import Member, Tenant, TenantKind
 from tests.builders import PASSWORD, create_member, create_tenant
 from tests.conftest import http_client
+from tests.lending_builders import (
+    HEALTHY,
+    application_body,
+    consented_caller,
+    create_products,
+    store_features,
+)
+from tests.lending_builders import new_uscc as lending_uscc
 
 _CSRF = re.compile(r'name="_csrf" value="([^"]*)"')
 _LINK = re.compile(r'href="(https?://[^"]+/portal/(?:verify|invitations/accept)\?token=[^"]+)"')
@@ -112,3 +124,40 @@ async def bank_staff(
     client = http_client(app)
     await sign_in_as(client, member.email, PASSWORD)
     return client, tenant, member
+
+
+# Revenue large enough that the assessed limit passes the auto-approval ceiling: a manual review.
+_REFERRED = {**HEALTHY, "tax.declared_revenue_12m_fen": 30_000_000_00}
+
+
+async def referred_credit_case(app: Litestar) -> str:
+    """A credit application a partner submits through the API that the decision engine routes
+    to the manual review queue; returns the application id (the queue shows it). Needs the
+    baseline rule set and a scorecard: the sandbox seed or ``lending_ready(app)``."""
+    tenant = await create_tenant(app)
+    products = await create_products(app, [tenant.code])
+    uscc = lending_uscc()
+    await store_features(app, uscc, _REFERRED)
+    partner = await consented_caller(app, tenant, uscc)
+    tax = next(p for p in products if p.code.endswith("TAX-LOAN"))
+    created = await partner.post(
+        "/api/v1/applications",
+        json=application_body(uscc, tax, amount_fen=800_000_00),
+        headers={"Idempotency-Key": f"k-{uuid.uuid4()}"},
+    )
+    assert created.status_code == 201, created.text
+    submitted = await partner.post(f"/api/v1/applications/{created.json()['id']}/submit")
+    assert submitted.json()["status"] == "manual_review", submitted.text
+    return str(created.json()["id"])
+
+
+async def review_case_of(app: Litestar, application_id: str) -> ReviewCase:
+    async with app.state.db.unit_of_work() as session:
+        with tenant_bypass(session, reason="test.review_case"):
+            row = (
+                await session.execute(
+                    select(ReviewCase).where(ReviewCase.application_id == uuid.UUID(application_id))
+                )
+            ).scalar_one()
+    assert isinstance(row, ReviewCase)
+    return row

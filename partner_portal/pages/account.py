@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
-from partner_portal.declare import ANY_PARTNER, portal_page
+from partner_portal.declare import ANY_PARTNER, STAFF, portal_page
 from partner_portal.forms import (
     anon_csrf_token,
     check_anon_csrf,
@@ -192,7 +192,12 @@ class AccountPages(Controller):
         await start_session(request, response, result[0], result[1])
         return response
 
-    @post("/portal/sign-out", **portal_page("SignOut", "Sign out of the portal", 6, write=True))
+    @post(
+        "/portal/sign-out",
+        **portal_page(
+            "SignOut", "Sign out of the portal", 6, roles=(*ANY_PARTNER, *STAFF), write=True
+        ),
+    )
     async def sign_out(self, request: Request[Any, Any, Any], subject: Subject) -> Response[Any]:
         response: Response[Any] = Redirect("/portal/sign-in", status_code=303)
         await end_session(request, response, subject.session_id)
@@ -349,7 +354,7 @@ class AccountPages(Controller):
             "SecurityPage",
             "Own sign-in security",
             14,
-            roles=(*ANY_PARTNER, "operator", "risk_officer", "auditor"),
+            roles=(*ANY_PARTNER, *STAFF),
         ),
     )
     async def security_page(
@@ -371,7 +376,7 @@ class AccountPages(Controller):
             "SecondFactorChange",
             "Enrol, confirm or remove TOTP",
             15,
-            roles=(*ANY_PARTNER, "operator", "risk_officer", "auditor"),
+            roles=(*ANY_PARTNER, *STAFF),
             write=True,
         ),
     )

@@ -43,6 +43,26 @@ def _ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
+def _optional_uuid(text: str | None, field: str) -> uuid.UUID | None:
+    value = (text or "").strip()
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidRequest(errors=[FieldError(field, "a tenant id (UUID)", "query")]) from None
+
+
+def _optional_date(text: str | None, field: str) -> date | None:
+    value = (text or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(errors=[FieldError(field, "a date, YYYY-MM-DD", "query")]) from None
+
+
 class ConsolePages(Controller):
     path = "/console"
 
@@ -209,9 +229,15 @@ class ConsolePages(Controller):
         action: Annotated[str | None, QueryParameter(required=False, max_length=64)] = None,
         api_id: Annotated[str | None, QueryParameter(required=False, max_length=32)] = None,
         request_id: Annotated[str | None, QueryParameter(required=False, max_length=128)] = None,
-        tenant: Annotated[uuid.UUID | None, QueryParameter(required=False)] = None,
-        day: Annotated[date | None, QueryParameter(required=False)] = None,
+        tenant_text: Annotated[
+            str | None, QueryParameter(name="tenant", required=False, max_length=64)
+        ] = None,
+        day_text: Annotated[
+            str | None, QueryParameter(name="day", required=False, max_length=10)
+        ] = None,
     ) -> Response[Any]:
+        # The search form sends every field, empty ones as "": read them as text, then check.
+        tenant, day = _optional_uuid(tenant_text, "tenant"), _optional_date(day_text, "day")
         rows = await AuditRepository(db).search(
             tenant_id=tenant,
             action=action or None,
@@ -256,6 +282,7 @@ class ConsolePages(Controller):
             "console/credit_reviews.html",
             cases=cases,
             errors={},
+            failed=None,
             active=(ReviewStatus.OPEN, ReviewStatus.ASSIGNED),
         )
 
@@ -308,6 +335,7 @@ class ConsolePages(Controller):
                 status_code=exc.kind.status,
                 cases=cases,
                 errors=field_errors(exc),
+                failed=case_id,
                 active=(ReviewStatus.OPEN, ReviewStatus.ASSIGNED),
             )
         return Redirect("/console/credit-reviews", status_code=303)

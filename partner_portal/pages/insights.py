@@ -5,6 +5,7 @@ beacon that embedded surfaces report to (JR/T 0269 3.7 traffic)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import QueryParameter
@@ -15,9 +16,12 @@ from partner_portal.forms import first, read_form
 from partner_portal.i18n import translate
 from partner_portal.rendering import locale_of, page
 from puhui.deps import Db, Subject
+from puhui.errors import FieldError, InvalidRequest
 from puhui.onboarding.insights import PartnerInsights, record_page_view
 
 __all__ = ["InsightPages"]
+
+_Text = Annotated[str | None, QueryParameter(required=False, max_length=128)]
 
 
 class InsightPages(Controller):
@@ -29,15 +33,46 @@ class InsightPages(Controller):
         request: Request[Any, Any, Any],
         db: Db,
         subject: Subject,
-        q: Annotated[str | None, QueryParameter(required=False, max_length=100)] = None,
-        status: Annotated[int | None, QueryParameter(required=False, ge=2, le=5)] = None,
+        q: _Text = None,
+        api: _Text = None,
+        request_id: _Text = None,
+        idempotency_key: Annotated[
+            str | None, QueryParameter(required=False, max_length=255)
+        ] = None,
+        client_id: _Text = None,
+        status_text: Annotated[
+            str | None, QueryParameter(name="status", required=False, max_length=1)
+        ] = None,
         page_no: Annotated[int, QueryParameter(name="page", ge=1, le=1000)] = 1,
     ) -> Response[Any]:
-        rows = await PartnerInsights(db, subject).request_log(
-            text=q, status_class=status, page=page_no
+        # The search form sends every field, an unchosen status as "": read it as text.
+        status = int(status_text) if status_text and status_text.isdigit() else None
+        if status_text and status is None:
+            raise InvalidRequest(errors=[FieldError("status", "2, 3, 4 or 5", "query")])
+        filters = {
+            "q": q or "",
+            "api": api or "",
+            "request_id": request_id or "",
+            "idempotency_key": idempotency_key or "",
+            "client_id": client_id or "",
+        }
+        log = await PartnerInsights(db, subject).request_log(
+            text=q,
+            api=api,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            client_id=client_id,
+            status_class=status,
+            page=page_no,
         )
         return page(
-            request, "insights/logs.html", rows=rows, q=q or "", status=status, page_no=page_no
+            request,
+            "insights/logs.html",
+            log=log,
+            filters=filters,
+            query=urlencode({k: v for k, v in filters.items() if v} | {"status": status or ""}),
+            status=status,
+            page_no=page_no,
         )
 
     @get("/traffic", **portal_page("TrafficPage", "Traffic analytics", 44, roles=ANY_PARTNER))

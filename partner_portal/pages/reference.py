@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 
 from partner_portal.declare import BUILDERS, portal_page
 from partner_portal.forms import field_errors, first, read_form
+from partner_portal.redoc import SelfHostedRedoc, redoc_policy
 from partner_portal.rendering import page
 from partner_portal.sandbox_proxy import call_sandbox, path_parameters, tryable_operations
 from puhui.deps import Db, Subject
@@ -19,6 +20,7 @@ from puhui.gateway.meta import openapi_document
 __all__ = ["ReferencePages", "reference_sections"]
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+_REDOC = SelfHostedRedoc()
 
 
 def _schema_name(ref: Any) -> str | None:
@@ -91,6 +93,18 @@ class ReferencePages(Controller):
             cached = reference_sections(openapi_document(request.app))
             request.app.state.portal_reference = cached
         return page(request, "reference/index.html", sections=cached)
+
+    @get(
+        "/reference/redoc",
+        **portal_page(
+            "ApiReferenceRedocPage", "Interactive API reference (ReDoc)", 46, audience="public"
+        ),
+    )
+    async def redoc(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        body = _REDOC.render(request, openapi_document(request.app))
+        return Response(
+            body, media_type="text/html", headers={"content-security-policy": redoc_policy()}
+        )
 
     @get("/try-it", **portal_page("TryItPage", "Try an API in the sandbox", 41, roles=BUILDERS))
     async def try_it_form(self, request: Request[Any, Any, Any]) -> Response[Any]:

@@ -6,48 +6,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from playwright.sync_api import Browser, expect
+from tests.e2e.conftest import new_page, shot, sign_in
 from tests.portal_builders import PARTNER_PASSWORD, new_uscc
 
 from puhui.onboarding.schemas import COMPLIANCE_CHECKLIST, RISK_CHECKLIST
 from puhui.seed import SANDBOX_PASSWORD
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser: Browser, base: str) -> Page:
-    context = browser.new_context(
-        base_url=base, locale="en-US", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(40_000)
-    return context.new_page()
-
-
-def shot(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/portal/sign-in")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def public_pem() -> str:
@@ -153,7 +121,20 @@ def test_partner_from_sign_up_to_an_approved_production_app(
     expect(page.locator("svg.chart").first).to_be_visible()
     shot(page, screenshots, "traffic")
 
-    # 6. cooperation terms, the bank's two reviews, the agreement accepted
+    # 6. the sandbox client's secret is rotated: the new one is shown once, the old one kept
+    #    for the overlap window, and neither appears on the app's page afterwards
+    page.get_by_role("link", name="Apps and keys").first.click()
+    page.locator("tr", has_text=sandbox_client).get_by_role("link").first.click()
+    page.get_by_role("button", name=re.compile("Rotate")).click()
+    secret = page.locator("#client-secret").inner_text()
+    assert secret.startswith("phs_")
+    expect(page.locator("time")).to_be_visible()
+    shot(page, screenshots, "secret-rotated")
+    page.get_by_role("link", name="I have saved it").click()
+    expect(page.get_by_text("Previous secret valid until")).to_be_visible()
+    assert secret not in page.content()
+
+    # 7. cooperation terms, the bank's two reviews, the agreement accepted
     page.get_by_role("link", name="Cooperation").first.click()
     page.get_by_label("Technical plan").fill("REST over mutual TLS, keys in an HSM, DPoP tokens.")
     page.get_by_label("Data retention terms").fill("Scenario data kept 24 months, then deleted.")
@@ -168,7 +149,7 @@ def test_partner_from_sign_up_to_an_approved_production_app(
     page.get_by_role("button", name="Accept the agreement").click()
     expect(page.locator("#case-status")).to_have_text("In force")
 
-    # 7. production request for the app, approved by an operator
+    # 8. production request for the app, approved by an operator
     page.goto(app_url)
     page.get_by_label("Justification").fill("Rolling out to 40,000 suppliers of the platform.")
     page.get_by_label("Expected monthly calls").fill("50000")
@@ -200,3 +181,10 @@ def test_keyboard_users_can_skip_to_the_content(browser: Browser, live_server: s
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_label("E-mail")).to_be_focused()
+    # the language switch is a real button: reachable and usable from the keyboard
+    switch = page.get_by_role("button", name="中文")
+    switch.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_label("电子邮箱")).to_be_visible()
+    page.context.close()

@@ -131,21 +131,26 @@ class PartnerCooperation:
         case.accepted_by = self.subject.member_id
         tenant = view.tenant
         previous = tenant.status
-        if tenant.status is TenantStatus.PENDING:
-            tenant.status = TenantStatus.ACTIVE
-            tenant.status_reason = "cooperation agreement accepted"
         record_event(
             self.session,
             "cooperation.agreement_accepted",
             subject=self.subject,
             target_tenant_id=tenant.id,
             target=f"cooperation_case:{case.id}",
-            details={
-                "agreement_sha256": case.agreement_sha256,
-                "tenant_from": previous.value,
-                "tenant_to": tenant.status.value,
-            },
+            details={"agreement_sha256": case.agreement_sha256},
         )
+        if tenant.status is TenantStatus.PENDING:
+            tenant.status = TenantStatus.ACTIVE
+            tenant.status_reason = "cooperation agreement accepted"
+            record_event(
+                self.session,
+                "tenant.activated",
+                subject=self.subject,
+                target_tenant_id=tenant.id,
+                target=f"tenant:{tenant.id}",
+                reason="cooperation agreement accepted",
+                details={"from": previous.value, "to": tenant.status.value},
+            )
         await self.cases.flush()
         return case
 
@@ -249,6 +254,19 @@ class CooperationReview:
             reason=review.comment.strip()[:500] or None,
             details={"checklist": checked, "case_status": case.status.value},
         )
+        if case.status is CaseStatus.APPROVED:
+            record_event(
+                self.session,
+                "cooperation.agreement_generated",
+                subject=self.subject,
+                target_tenant_id=tenant.id,
+                target=f"cooperation_case:{case.id}",
+                client_ip=self.client_ip,
+                details={
+                    "agreement_sha256": case.agreement_sha256,
+                    "tenant_status": tenant.status.value,
+                },
+            )
         return case
 
     def _generate_agreement(self, case: CooperationCase, tenant: Tenant) -> None:

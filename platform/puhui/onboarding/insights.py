@@ -19,6 +19,7 @@ from puhui.gateway.steps.quota import plan_named
 from puhui.oauth.repository import ClientRepository
 from puhui.onboarding.models import PageView
 from puhui.onboarding.repository import (
+    CallSearch,
     ConsentStatsRepository,
     PageViewRepository,
     PartnerCallRepository,
@@ -31,6 +32,7 @@ __all__ = [
     "EndpointErrors",
     "PartnerInsights",
     "QuotaUse",
+    "RequestLog",
     "TrafficSummary",
     "record_page_view",
 ]
@@ -101,6 +103,19 @@ async def record_page_view(
     session.add(view)
 
 
+def _clean(value: str | None, limit: int) -> str | None:
+    return (value or "").strip()[:limit] or None
+
+
+@dataclass(frozen=True)
+class RequestLog:
+    rows: Sequence[AuditRecord]
+    idempotency_keys: dict[uuid.UUID, str]  # audit record id -> the key that call used
+
+    def key_of(self, record: AuditRecord) -> str | None:
+        return self.idempotency_keys.get(record.id)
+
+
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=utcnow().tzinfo)
 
@@ -114,17 +129,37 @@ class PartnerInsights:
         self.calls = PartnerCallRepository(session, subject.tenant_id)
 
     async def request_log(
-        self, *, text: str | None, status_class: int | None, page: int
-    ) -> Sequence[AuditRecord]:
+        self,
+        *,
+        text: str | None = None,
+        api: str | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+        client_id: str | None = None,
+        status_class: int | None = None,
+        page: int = 1,
+    ) -> RequestLog:
+        """The partner's own API calls, newest first, 50 a page; every criterion must hold."""
         if status_class is not None and status_class not in {2, 3, 4, 5}:
             raise InvalidRequest(errors=[FieldError("status", "2, 3, 4 or 5", "query")])
-        return await self.calls.search(
-            text=(text or "").strip()[:100] or None,
-            status_class=status_class,
-            since=None,
+        keys: dict[uuid.UUID, str] = {}
+        record_ids: frozenset[uuid.UUID] | None = None
+        if idempotency_key := _clean(idempotency_key, 255):
+            keys = await self.calls.first_uses_of_key(idempotency_key)
+            record_ids = frozenset(keys)
+        rows = await self.calls.search(
+            CallSearch(
+                text=_clean(text, 100),
+                api=_clean(api, 64),
+                request_id=_clean(request_id, 128),
+                client_id=_clean(client_id, 64),
+                status_class=status_class,
+                record_ids=record_ids,
+            ),
             limit=50,
             offset=max(0, page - 1) * 50,
         )
+        return RequestLog(rows=rows, idempotency_keys=keys)
 
     async def traffic(self, days: int = 14) -> TrafficSummary:
         today = utcnow().date()

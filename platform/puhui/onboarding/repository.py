@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
@@ -28,6 +29,7 @@ from puhui.onboarding.models import (
 from puhui.tenancy.models import Tenant, TenantKind, TenantStatus
 
 __all__ = [
+    "CallSearch",
     "ChallengeRepository",
     "CommentRepository",
     "ConsentStatsRepository",
@@ -160,6 +162,18 @@ class PartnerDirectoryRepository(Repository[Tenant]):
         return await self.list(stmt, limit=500)
 
 
+@dataclass(frozen=True)
+class CallSearch:
+    """What a partner searches its request log by (each optional)."""
+
+    text: str | None = None
+    api: str | None = None
+    request_id: str | None = None
+    client_id: str | None = None
+    status_class: int | None = None
+    record_ids: frozenset[uuid.UUID] | None = None  # narrowed to these (an idempotency key's)
+
+
 class PartnerCallRepository:
     """API-call audit records made by one partner tenant (the audit trail is not tenant-owned,
     so this repository is the one place that narrows it to the caller's tenant)."""
@@ -173,18 +187,11 @@ class PartnerCallRepository:
             AuditRecord.actor_tenant_id == self.tenant_id, AuditRecord.api_id.is_not(None)
         )
 
-    async def search(
-        self,
-        *,
-        text: str | None,
-        status_class: int | None,
-        since: datetime | None,
-        limit: int,
-        offset: int,
-    ) -> Sequence[AuditRecord]:
+    async def search(self, query: CallSearch, *, limit: int, offset: int) -> Sequence[AuditRecord]:
+        """Newest first; every given criterion must hold."""
         stmt = self._calls()
-        if text:
-            like = f"%{text}%"
+        if query.text:
+            like = f"%{query.text}%"
             stmt = stmt.where(
                 or_(
                     AuditRecord.api_id.ilike(like),
@@ -193,19 +200,40 @@ class PartnerCallRepository:
                     AuditRecord.actor_client_id.ilike(like),
                 )
             )
-        if status_class is not None:
+        if query.api:
+            like = f"%{query.api}%"
+            stmt = stmt.where(or_(AuditRecord.api_id.ilike(like), AuditRecord.action.ilike(like)))
+        if query.request_id:
+            stmt = stmt.where(AuditRecord.request_id == query.request_id)
+        if query.client_id:
+            stmt = stmt.where(AuditRecord.actor_client_id == query.client_id)
+        if query.record_ids is not None:
+            stmt = stmt.where(AuditRecord.id.in_(list(query.record_ids)))
+        if query.status_class is not None:
             stmt = stmt.where(
-                AuditRecord.status_code >= status_class * 100,
-                AuditRecord.status_code < (status_class + 1) * 100,
+                AuditRecord.status_code >= query.status_class * 100,
+                AuditRecord.status_code < (query.status_class + 1) * 100,
             )
-        if since is not None:
-            stmt = stmt.where(AuditRecord.occurred_at >= since)
         stmt = (
             stmt.order_by(AuditRecord.occurred_at.desc(), AuditRecord.id)
             .limit(limit)
             .offset(offset)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def first_uses_of_key(self, key: str) -> dict[uuid.UUID, str]:
+        """Audit record id -> idempotency key, for the calls that sent ``key``.
+
+        The gateway keeps the ``Idempotency-Key`` header in the call's audit record, so the
+        first call and every replay of it are found exactly.
+        """
+        rows = await self.session.execute(
+            self._calls()
+            .where(AuditRecord.details["idempotency_key"].as_string() == key)
+            .order_by(AuditRecord.occurred_at, AuditRecord.seq)
+            .limit(50)
+        )
+        return {record.id: key for record in rows.scalars()}
 
     async def since(self, start: datetime, limit: int = 100_000) -> Sequence[AuditRecord]:
         stmt = self._calls().where(AuditRecord.occurred_at >= start).limit(limit)

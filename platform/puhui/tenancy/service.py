@@ -192,12 +192,26 @@ class OperatorTenantService:
         )
         return tenant
 
+    async def _cooperation_open(self, tenant_id: uuid.UUID) -> bool:
+        """True when the tenant has a cooperation case whose agreement is not yet in force."""
+        # Imported here: onboarding builds on tenancy, not the other way round.
+        from puhui.onboarding.models import CaseStatus
+        from puhui.onboarding.repository import CooperationRepository
+
+        with tenant_bypass(self.session, reason="operator.tenant_status_cooperation"):
+            case = await CooperationRepository(self.session).of_tenant(tenant_id)
+        return case is not None and case.status is not CaseStatus.ACTIVE
+
     async def change_status(self, tenant_id: uuid.UUID, to: TenantStatus, reason: str) -> Tenant:
         tenant = await self.tenants.get(tenant_id)
         if tenant.kind is TenantKind.BANK:
             raise Forbidden("The bank's own tenant cannot be changed here.")
         if to not in TENANT_TRANSITIONS[tenant.status]:
             raise Conflict(f"A {tenant.status.value} tenant cannot become {to.value}.")
+        if to is TenantStatus.ACTIVE and await self._cooperation_open(tenant.id):
+            # JR/T 0269 7.3.2 a: a signed-up partner becomes active when its owner accepts the
+            # generated cooperation agreement, not by an operator's shortcut.
+            raise Conflict("This partner becomes active when its owner accepts the agreement.")
         previous = tenant.status
         tenant.status = to
         tenant.status_reason = reason

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
 from sqlalchemy import select
-from tests.portal_builders import SignedUp, bank_staff, sign_up_partner, submit
+from tests.portal_builders import SignedUp, bank_staff, csrf_of, sign_up_partner, submit
 
 from puhui.audit.models import AuditRecord
 from puhui.db.session import tenant_bypass
@@ -49,10 +49,12 @@ async def actions_for(app: Litestar, tenant_id: uuid.UUID) -> list[str]:
     async with app.state.db.unit_of_work() as session:
         with tenant_bypass(session, reason="test.audit"):
             rows = await session.execute(
-                select(AuditRecord.action).where(
+                select(AuditRecord.action)
+                .where(
                     (AuditRecord.target_tenant_id == tenant_id)
                     | (AuditRecord.actor_tenant_id == tenant_id)
                 )
+                .order_by(AuditRecord.day, AuditRecord.seq)  # the hash chain's own order
             )
     return [r[0] for r in rows]
 
@@ -116,9 +118,20 @@ async def test_cooperation_from_submission_to_an_active_tenant(
     )
     assert wrong_stage.status_code == 403
     await approve_both_stages(app, tenant)
+    # the agreement is generated, but the tenant stays pending until the owner accepts it
+    assert (await tenant_of(app, partner)).status is TenantStatus.PENDING
     case_page = await partner.client.get("/portal/cooperation")
     digest = re.search(r'id="agreement-hash">([0-9a-f]{64})<', case_page.text)
     assert digest
+    # nor can an operator activate it around the agreement
+    operator, _, _ = await bank_staff(app, ("operator",))
+    shortcut = await operator.post(
+        f"/api/v1/operator/tenants/{tenant.id}/activate",
+        json={"reason": "skip the agreement"},
+        headers={"x-csrf-token": csrf_of((await operator.get("/console")).text)},
+    )
+    assert shortcut.status_code == 409, shortcut.text
+    assert (await tenant_of(app, partner)).status is TenantStatus.PENDING
     assert partner.organisation in case_page.text
     stale = await submit(
         partner.client,
@@ -136,15 +149,20 @@ async def test_cooperation_from_submission_to_an_active_tenant(
     assert accepted.status_code == 303
     assert (await tenant_of(app, partner)).status is TenantStatus.ACTIVE
     actions = await actions_for(app, tenant.id)
-    for expected in (
+    steps = [
         "onboarding.signed_up",
         "onboarding.email_verified",
         "cooperation.submitted",
         "operator.cooperation_risk_approve",
         "operator.cooperation_compliance_approve",
+        "cooperation.agreement_generated",
         "cooperation.agreement_accepted",
-    ):
+        "tenant.activated",
+    ]
+    for expected in steps:
         assert expected in actions, expected
+    # each step audited, in the workflow's order: generated -> accepted -> active
+    assert [a for a in actions if a in steps] == steps
 
 
 async def test_a_refusal_suspends_the_pending_partner(
@@ -227,9 +245,20 @@ async def test_an_app_goes_from_registration_to_production(
         partner.client, "/portal/cooperation", "/portal/cooperation", {**TERMS, "action": "submit"}
     )
     await approve_both_stages(app, tenant)
+    # the agreement is generated, but the tenant stays pending until the owner accepts it
+    assert (await tenant_of(app, partner)).status is TenantStatus.PENDING
     case_page = await partner.client.get("/portal/cooperation")
     digest = re.search(r'id="agreement-hash">([0-9a-f]{64})<', case_page.text)
     assert digest
+    # nor can an operator activate it around the agreement
+    operator, _, _ = await bank_staff(app, ("operator",))
+    shortcut = await operator.post(
+        f"/api/v1/operator/tenants/{tenant.id}/activate",
+        json={"reason": "skip the agreement"},
+        headers={"x-csrf-token": csrf_of((await operator.get("/console")).text)},
+    )
+    assert shortcut.status_code == 409, shortcut.text
+    assert (await tenant_of(app, partner)).status is TenantStatus.PENDING
     await submit(
         partner.client,
         "/portal/cooperation",

@@ -15,14 +15,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given
 from hypothesis import strategies as st
 from partner_portal.charts import bar_chart
+from partner_portal.csp import form_action_policy, page_security_headers
 from partner_portal.i18n import MESSAGES
 from partner_portal.keys import jwks_from_upload
 
 from puhui.clock import FrozenClock, set_clock
 from puhui.errors import InvalidRequest
+from puhui.oauth.models import ClientStatus
 from puhui.onboarding.agreement import AgreementParties, agreement_sha256, render_agreement
 from puhui.onboarding.totp import new_totp_secret, totp_at, verify_totp
 from puhui.onboarding.uscc import USCC_ALPHABET, uscc_check_character, valid_uscc
+from puhui.risk.models import ReviewStatus
+from puhui.security.models import AlertKind, AlertStatus
 
 bodies = st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17)
 
@@ -134,3 +138,48 @@ def test_every_message_the_portal_templates_use_exists_in_both_languages() -> No
     missing = sorted(k for k in used if k not in MESSAGES)
     assert missing == []
     assert all(set(MESSAGES[k]) == {"zh", "en"} for k in used)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "values"),
+    [
+        ("review_status", [s.value for s in ReviewStatus]),
+        ("alert_kind", [k.value for k in AlertKind]),
+        ("alert_status", [s.value for s in AlertStatus]),
+        ("client_status", [s.value for s in ClientStatus]),
+    ],
+)
+def test_every_status_the_console_shows_has_both_languages(prefix: str, values: list[str]) -> None:
+    for value in values:
+        entry = MESSAGES.get(f"{prefix}.{value}")
+        assert entry is not None, f"{prefix}.{value}"
+        assert entry["zh"]
+        assert entry["en"]
+        assert entry["zh"] != entry["en"]
+
+
+def test_no_template_has_inline_script_style_or_event_handlers() -> None:
+    """The CSP allows scripts and styles from the site only: inline ones would silently break."""
+    root = Path(__file__).resolve().parents[3] / "partner_portal" / "templates"
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert not re.search(r"<style\b", text), template
+        assert not re.search(r"\sstyle\s*=", text), template
+        assert not re.search(r"\son[a-z]+\s*=", text), template
+        assert "javascript:" not in text, template
+
+
+def test_a_form_target_widens_only_form_action_and_only_by_an_origin() -> None:
+    base = page_security_headers()["content-security-policy"]
+    widened = form_action_policy("https://partner.example/callback?x=1", "http://localhost:8080/cb")
+    assert "form-action 'self' http://localhost:8080 https://partner.example" in widened
+    assert widened.replace(" http://localhost:8080 https://partner.example", "") == base
+    for hostile in (
+        "https://evil.example/;script-src *",
+        "https://a.example 'unsafe-inline'",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "/relative",
+    ):
+        assert form_action_policy(hostile) == base, hostile
