@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +70,8 @@ def serve(host: str | None, port: int | None, workers: int | None, setup: bool) 
         _upgrade(settings)
         logins = _seed(settings)
         _print_welcome(settings, logins)
+    if workers:  # the workers read it: without Redis, shared OAuth state then lives in the DB
+        os.environ["PUHUI_WORKERS"] = str(workers)
     uvicorn.run(
         "puhui.app:create_app",
         factory=True,
@@ -316,16 +319,9 @@ def _attach_domain_groups() -> None:
     from puhui.jobs.cli import jobs as scheduled_jobs
 
     main.add_command(scheduled_jobs)
-    from puhui.scenario.cli import connector, jobs
+    from puhui.scenario.cli import connector
 
-    main.add_command(connector)
-    # `jobs` may be shared with other domains: join whichever group exists.
-    shared_jobs = main.commands.get("jobs")
-    if isinstance(shared_jobs, click.Group):
-        for command in jobs.commands.values():
-            shared_jobs.add_command(command)
-    else:
-        main.add_command(jobs)
+    main.add_command(connector)  # retention: `puhui jobs run scenario.retention`
 
 
 _attach_domain_groups()
