@@ -12,6 +12,8 @@ in worker A, the partner's next call to worker B fails" is exact, not left to th
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -85,6 +87,31 @@ def _sqlite_writable(path: Path | None) -> bool:
         connection.close()
 
 
+def _postgres_quiet(database_url: str | None) -> bool:
+    """No other connection to the test database is inside a transaction now (always True for
+    SQLite): a worker paused mid-transaction (e.g. its audit writer holding the chain's lock)
+    would stall the other worker. Asked from a thread: the test's own event loop is running."""
+    if database_url is None:
+        return True
+
+    async def busy() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                )
+            )
+        finally:
+            await conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, busy()).result(timeout=10) == 0
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -92,20 +119,21 @@ class Server:
     workers: list[int]
     log: Path
     sqlite_path: Path | None = None
+    postgres_url: str | None = None
 
     @contextlib.contextmanager
     def only(self, worker: int) -> Iterator[None]:
         """While inside, only `worker` accepts connections (the others are paused).
 
-        A worker is never left paused while it holds SQLite's write lock (a group-committed
-        audit record may still be on its way after the response): then it is resumed for a
-        moment and paused again.
+        A worker is never left paused while it holds SQLite's write lock or is inside a
+        PostgreSQL transaction (a group-committed audit record may still be on its way after the
+        response): then it is resumed for a moment and paused again.
         """
         paused = [pid for pid in self.workers if pid != worker]
         for _ in range(50):
             for pid in paused:
                 os.kill(pid, signal.SIGSTOP)
-            if _sqlite_writable(self.sqlite_path):
+            if _sqlite_writable(self.sqlite_path) and _postgres_quiet(self.postgres_url):
                 break
             for pid in paused:
                 os.kill(pid, signal.SIGCONT)
@@ -186,7 +214,8 @@ def server(settings: Settings, tmp_path: Path) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: torn down as one
         )
-    running = Server(process, issuer, [], log, settings.sqlite_path)
+    postgres = None if settings.is_sqlite else settings.database_url
+    running = Server(process, issuer, [], log, settings.sqlite_path, postgres)
     try:
         _wait_until_serving(running)
         yield running
