@@ -78,6 +78,23 @@ BINDINGS = (
             "settled_on": C1,
         },
     ),
+    stream(
+        "registration",
+        "Taxpayer registration: registered name and legal representative",
+        normaliser=normalise.normalise_registration,
+        key="uscc",
+        cursor=None,
+        items={"tax_registration"},
+        classes={
+            "uscc": C1,
+            "taxpayer_name": C1,
+            "legal_representative": C2,
+            "registered_on": C1,
+            "tax_authority": C1,
+        },
+        volatility=Volatility.STATIC,
+        shape=Shape.CROSS_SECTION,
+    ),
 )
 
 SPEC = ConnectorSpec(

@@ -13,12 +13,19 @@ from connectors.kit import (
     text,
     uscc,
 )
-from connectors.tax.schemas import CreditGrade, IncomeTaxReturn, TaxArrears, VatReturn
+from connectors.tax.schemas import (
+    CreditGrade,
+    IncomeTaxReturn,
+    TaxArrears,
+    TaxRegistration,
+    VatReturn,
+)
 
 __all__ = [
     "normalise_arrears",
     "normalise_credit_grade",
     "normalise_income_tax",
+    "normalise_registration",
     "normalise_vat",
 ]
 
@@ -60,4 +67,13 @@ normalise_arrears = mapped(
     penalty_fen=fen("penalty"),
     incurred_on=day("incurred_date"),
     settled_on=optional_day("settled_date"),
+)
+
+normalise_registration = mapped(
+    TaxRegistration,
+    uscc=uscc("taxpayer_id"),
+    taxpayer_name=text("taxpayer_name"),
+    legal_representative=text("legal_rep"),
+    registered_on=day("registered_date"),
+    tax_authority=text("authority"),
 )

@@ -6,7 +6,7 @@ from datetime import date
 
 import msgspec
 
-__all__ = ["CreditGrade", "IncomeTaxReturn", "TaxArrears", "VatReturn"]
+__all__ = ["CreditGrade", "IncomeTaxReturn", "TaxArrears", "TaxRegistration", "VatReturn"]
 
 
 class VatReturn(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,3 +51,14 @@ class TaxArrears(msgspec.Struct, frozen=True, kw_only=True):
     penalty_fen: int
     incurred_on: date
     settled_on: date | None
+
+
+class TaxRegistration(msgspec.Struct, frozen=True, kw_only=True):
+    """The taxpayer registration (税务登记): the registered name and legal representative, the
+    authority for identity consistency checks at application (JR/T 0269 9.6)."""
+
+    uscc: str
+    taxpayer_name: str
+    legal_representative: str
+    registered_on: date
+    tax_authority: str

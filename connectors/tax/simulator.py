@@ -1,4 +1,4 @@
-"""A simulated electronic tax bureau: VAT and income-tax returns, credit grades, arrears.
+"""A simulated electronic tax bureau: returns, credit grades, arrears and registrations.
 
 Serves the personas over real HTTP with bearer auth and the untidiness of real filings:
 mixed date and period formats, 元 and 万元 amounts, a duplicated return, a missing value.
@@ -162,6 +162,22 @@ def _arrears_rows(p: Persona) -> list[Row]:
     return rows
 
 
+def _registration_rows(p: Persona) -> list[Row]:
+    """One registration per taxpayer, spelled as the bureau's system keeps it: half-width
+    parentheses and stray spaces where the business licence has full-width ones."""
+    registered = date(2025, 6, 30) - timedelta(days=31 * p.months_of_history)
+    return [
+        {
+            "_key": p.uscc,
+            "taxpayer_id": p.uscc,
+            "taxpayer_name": p.name.replace("（", "(").replace("）", ")") + " ",
+            "legal_rep": f" {p.legal_representative}",
+            "registered_date": date_variant(registered, len(p.name)),
+            "authority": f"国家税务总局（行政区划 {p.uscc[2:8]}）主管税务机关",
+        }
+    ]
+
+
 def upstream_table(seed: int = 7, personas: Sequence[Persona] = PERSONAS) -> UpstreamTable:
     """What the tax bureau holds about the personas, as its API would return it."""
     return {
@@ -169,6 +185,7 @@ def upstream_table(seed: int = 7, personas: Sequence[Persona] = PERSONAS) -> Ups
         "income-tax-returns": {p.uscc: _income_tax_rows(p, seed) for p in personas},
         "credit-grades": {p.uscc: _grade_rows(p) for p in personas},
         "arrears": {p.uscc: _arrears_rows(p) for p in personas},
+        "registration": {p.uscc: _registration_rows(p) for p in personas},
     }
 
 

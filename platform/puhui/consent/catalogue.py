@@ -37,6 +37,10 @@ DATA_ITEMS: Mapping[str, Mapping[str, Mapping[Locale, str]]] = {
         "income_tax_returns": {"zh": "企业所得税申报表", "en": "corporate income tax returns"},
         "tax_credit_grade": {"zh": "纳税信用等级", "en": "your tax credit grade"},
         "tax_arrears": {"zh": "欠税记录", "en": "any unpaid tax"},
+        "tax_registration": {
+            "zh": "税务登记信息（企业名称、法定代表人）",
+            "en": "your tax registration (registered name and legal representative)",
+        },
     },
     "payroll": {
         "payroll_summary": {
