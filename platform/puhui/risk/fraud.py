@@ -454,7 +454,10 @@ def check_rings(
 ) -> list[Hit]:
     """Flag the applicant when it belongs to a ring of at least `policy.ring_min_size` members."""
     target = uscc.upper()
-    for ring in find_rings(neighbourhood, policy.ring_min_size):
+    enterprises = list(neighbourhood)
+    if len(enterprises) < policy.ring_min_size:  # too few enterprises to form a ring at all
+        return []
+    for ring in find_rings(enterprises, policy.ring_min_size):
         if target in ring.members:
             links = ", ".join(f"{s.kind}×{len(s.members)}" for s in ring.shared)
             return [
