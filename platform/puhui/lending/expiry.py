@@ -7,9 +7,11 @@ resumes where it stopped, and an expired item is no longer open, so a second run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.clock import utcnow
 from puhui.db.session import SessionFactory, tenant_bypass
@@ -22,6 +24,33 @@ __all__ = ["expire_applications", "expire_offers"]
 
 BATCH: Final = 200
 Progress = Callable[[int, int | None], None]
+T = TypeVar("T")
+
+
+async def _expire_in_batches(
+    db: SessionFactory,
+    reason: str,
+    lapsed: Callable[[AsyncSession, datetime, int], Awaitable[Sequence[T]]],
+    expire: Callable[[AsyncSession, T], None],
+    *,
+    now: datetime,
+    batch: int,
+    progress: Progress | None,
+) -> int:
+    """Expire what `lapsed` finds, one committed batch at a time, until a batch comes back short."""
+    done = 0
+    while True:
+        async with db.unit_of_work() as session:
+            with tenant_bypass(session, reason=reason):
+                rows = await lapsed(session, now, batch)
+                for row in rows:
+                    expire(session, row)
+                await session.flush()
+        done += len(rows)
+        if progress is not None:
+            progress(done, None)
+        if len(rows) < batch:
+            return done
 
 
 async def expire_offers(
@@ -32,20 +61,15 @@ async def expire_offers(
     progress: Progress | None = None,
 ) -> int:
     """Move created or delivered offers past `expires_at` to `expired`; returns how many."""
-    now = at or utcnow()
-    done = 0
-    while True:
-        async with db.unit_of_work() as session:
-            with tenant_bypass(session, reason="lending.offers.expire job"):
-                rows = await OfferRepository(session).lapsed(now, batch)
-                for offer in rows:
-                    move_offer(session, offer, OfferStatus.EXPIRED)
-                await session.flush()
-        done += len(rows)
-        if progress is not None:
-            progress(done, None)
-        if len(rows) < batch:
-            return done
+    return await _expire_in_batches(
+        db,
+        "lending.offers.expire job",
+        lambda session, now, limit: OfferRepository(session).lapsed(now, limit),
+        lambda session, offer: move_offer(session, offer, OfferStatus.EXPIRED),
+        now=at or utcnow(),
+        batch=batch,
+        progress=progress,
+    )
 
 
 async def expire_applications(
@@ -56,19 +80,14 @@ async def expire_applications(
     progress: Progress | None = None,
 ) -> int:
     """Move applications still open (draft, collecting or ready) past `expires_at` to `expired`."""
-    now = at or utcnow()
-    done = 0
-    while True:
-        async with db.unit_of_work() as session:
-            with tenant_bypass(session, reason="lending.applications.expire job"):
-                rows = await ApplicationRepository(session).open_before(now, batch)
-                for application in rows:
-                    move_application(
-                        session, application, ApplicationStatus.EXPIRED, "not completed"
-                    )
-                await session.flush()
-        done += len(rows)
-        if progress is not None:
-            progress(done, None)
-        if len(rows) < batch:
-            return done
+    return await _expire_in_batches(
+        db,
+        "lending.applications.expire job",
+        lambda session, now, limit: ApplicationRepository(session).open_before(now, limit),
+        lambda session, application: move_application(
+            session, application, ApplicationStatus.EXPIRED, "not completed"
+        ),
+        now=at or utcnow(),
+        batch=batch,
+        progress=progress,
+    )
