@@ -4,6 +4,7 @@ applies ``form-action`` to that redirect as well, so the page must name the targ
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +12,12 @@ from litestar import Response
 
 from puhui.gateway.pipeline import SECURITY_HEADERS
 
-__all__ = ["allow_form_targets", "form_action_policy", "page_security_headers"]
+__all__ = [
+    "allow_form_targets",
+    "form_action_policy",
+    "page_security_headers",
+    "widened_policy",
+]
 
 _CSP = "content-security-policy"
 
@@ -35,16 +41,24 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
-def form_action_policy(*targets: str) -> str:
-    """The pages' CSP with ``form-action`` widened to the origins of ``targets``."""
-    origins = sorted({o for o in map(_origin, targets) if o is not None})
+def widened_policy(replace: Mapping[str, str], add: Iterable[str] = ()) -> str:
+    """The pages' CSP with the named directives' sources replaced and ``add`` appended."""
     directives = []
     for directive in page_security_headers()[_CSP].split(";"):
         name = directive.strip().split(" ", 1)[0]
-        if name == "form-action" and origins:
-            directive = f" form-action 'self' {' '.join(origins)}"
+        if name in replace:
+            directive = f" {name} {replace[name]}"
         directives.append(directive)
+    directives.extend(f" {extra}" for extra in add)
     return ";".join(directives)
+
+
+def form_action_policy(*targets: str) -> str:
+    """The pages' CSP with ``form-action`` widened to the origins of ``targets``."""
+    origins = sorted({o for o in map(_origin, targets) if o is not None})
+    if not origins:
+        return widened_policy({})
+    return widened_policy({"form-action": f"'self' {' '.join(origins)}"})
 
 
 def allow_form_targets(response: Response[Any], *targets: str) -> Response[Any]:
