@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 import os
@@ -121,11 +122,17 @@ def periodic(
     return register
 
 
-def discover() -> dict[str, Job]:
-    """Import every ``puhui.<domain>.jobs`` module and return the registry, by name."""
+@functools.cache
+def _import_job_modules() -> None:
+    """Walk the package once per process: the scheduler asks on every tick, for every job."""
     for info in pkgutil.walk_packages(puhui.__path__, prefix="puhui."):
         if info.name.endswith(".jobs") and info.name != "puhui.jobs":
             importlib.import_module(info.name)
+
+
+def discover() -> dict[str, Job]:
+    """Import every ``puhui.<domain>.jobs`` module and return the registry, by name."""
+    _import_job_modules()
     return dict(sorted(_REGISTRY.items()))
 
 

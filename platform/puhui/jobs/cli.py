@@ -43,8 +43,9 @@ def jobs_run(name: str) -> None:
     from puhui.jobs import JobBusyError, JobContext, JobResult, UnknownJobError, discover, run_job
     from puhui.security.keyring import data_keyring, install_keyring
 
-    if name not in discover():
-        known = ", ".join(discover()) or "none"
+    registered = discover()
+    if name not in registered:
+        known = ", ".join(registered) or "none"
         raise click.ClickException(f"no job named {name!r} (known: {known})")
     try:
         settings = load_settings()
