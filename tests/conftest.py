@@ -31,28 +31,28 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _recreate_pg_database(base_url: str, name: str) -> str:
+async def _pg_admin(base_url: str, *statements: str) -> None:
+    """Run database-level statements (CREATE/DROP DATABASE) on the server's maintenance link."""
     import asyncpg
 
-    plain = base_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(plain)
+    conn = await asyncpg.connect(base_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def _recreate_pg_database(base_url: str, name: str) -> str:
+    await _pg_admin(
+        base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     head, _, _ = base_url.rpartition("/")
     return f"{head}/{name}"
 
 
 async def _drop_pg_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _pg_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fresh_database_url(tmp: Path, label: str) -> str:

@@ -145,7 +145,7 @@ class PartnerInsights:
         keys: dict[uuid.UUID, str] = {}
         record_ids: frozenset[uuid.UUID] | None = None
         if idempotency_key := _clean(idempotency_key, 255):
-            keys = await self.calls.first_uses_of_key(idempotency_key)
+            keys = await self.calls.calls_with_key(idempotency_key)
             record_ids = frozenset(keys)
         rows = await self.calls.search(
             CallSearch(

@@ -221,7 +221,7 @@ class PartnerCallRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def first_uses_of_key(self, key: str) -> dict[uuid.UUID, str]:
+    async def calls_with_key(self, key: str) -> dict[uuid.UUID, str]:
         """Audit record id -> idempotency key, for the calls that sent ``key``.
 
         The gateway keeps the ``Idempotency-Key`` header in the call's audit record, so the
