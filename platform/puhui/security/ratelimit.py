@@ -180,14 +180,11 @@ class MemoryRateLimiter:
         # key -> [tokens, last_refill, day_id, day_used, month_id, month_used]
         self._state: dict[str, list[float]] = {}
 
-    def check_now(
-        self, key: str, plan: RatePlan, cost: int = 1, *, now: float | None = None
-    ) -> Decision:
-        """Synchronous core of `check` (no I/O)."""
+    def _charge(
+        self, key: str, plan: RatePlan, cost: int, now: float, windows: _Windows
+    ) -> tuple[bool, float, int, int]:
+        """Refill, check and (if admitted) consume one key: (allowed, tokens, day, month used)."""
         _validate_cost(plan, cost)
-        if now is None:
-            now = utcnow().timestamp()
-        windows = _windows(now)
         state = self._state.get(key)
         if state is None:
             state = [float(plan.burst), now, windows.day, 0, windows.month, 0]
@@ -209,6 +206,16 @@ class MemoryRateLimiter:
             month_used += cost
             state[3], state[5] = day_used, month_used
         state[0], state[1] = tokens, max(now, state[1])
+        return allowed, tokens, day_used, month_used
+
+    def check_now(
+        self, key: str, plan: RatePlan, cost: int = 1, *, now: float | None = None
+    ) -> Decision:
+        """Synchronous core of `check` (no I/O)."""
+        if now is None:
+            now = utcnow().timestamp()
+        windows = _windows(now)
+        allowed, tokens, day_used, month_used = self._charge(key, plan, cost, now, windows)
         return _decide(
             plan,
             windows,
@@ -223,9 +230,46 @@ class MemoryRateLimiter:
         return self.check_now(key, plan, cost)
 
     async def check_all(self, checks: Sequence[tuple[str, RatePlan]], cost: int = 1) -> Decision:
-        """Charge each limit in turn (one clock reading), stopping at the first refusal."""
+        """Charge each limit in turn (one clock reading), stopping at the first refusal.
+
+        The same answer as `_tightest` over `check_now` per key, with one `Decision` built
+        instead of one per key: this runs on every client call.
+        """
         now = utcnow().timestamp()
-        return _tightest(self.check_now(key, plan, cost, now=now) for key, plan in checks)
+        windows = _windows(now)
+        tightest: tuple[RatePlan, float, int, int] | None = None
+        least = 0
+        for key, plan in checks:
+            allowed, tokens, day_used, month_used = self._charge(key, plan, cost, now, windows)
+            if not allowed:
+                return _decide(
+                    plan,
+                    windows,
+                    allowed=False,
+                    tokens=tokens,
+                    cost=cost,
+                    day_used=day_used,
+                    month_used=month_used,
+                )
+            remaining = int(tokens)
+            if plan.daily_quota is not None:
+                remaining = min(remaining, max(0, plan.daily_quota - day_used))
+            if plan.monthly_quota is not None:
+                remaining = min(remaining, max(0, plan.monthly_quota - month_used))
+            if tightest is None or remaining < least:
+                tightest, least = (plan, tokens, day_used, month_used), remaining
+        if tightest is None:
+            raise ValueError("no limits to check")
+        plan, tokens, day_used, month_used = tightest
+        return _decide(
+            plan,
+            windows,
+            allowed=True,
+            tokens=tokens,
+            cost=cost,
+            day_used=day_used,
+            month_used=month_used,
+        )
 
 
 # One script, one round trip: bucket refill + quota checks + consumption happen atomically,

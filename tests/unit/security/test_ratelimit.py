@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from puhui.clock import FrozenClock
-from puhui.security.ratelimit import MemoryRateLimiter, RatePlan, RedisRateLimiter
+from puhui.clock import FrozenClock, set_clock
+from puhui.security.ratelimit import MemoryRateLimiter, RatePlan, RedisRateLimiter, _tightest
 
 T = TypeVar("T")
 
@@ -161,3 +163,46 @@ async def test_check_all_stops_at_the_first_refusal_and_reports_the_tightest() -
     # the limit after the refusal was never charged; the one before it was
     assert limiter.check_now("a", large).remaining == 99
     assert limiter.check_now("c", large).remaining == 97
+
+
+PLANS = [
+    BASIC,
+    RatePlan("wide", burst=9, per_second=2.0, daily_quota=30),
+    RatePlan("thin", burst=3, per_second=0.5, monthly_quota=12),
+    RatePlan("open", burst=4, per_second=4.0),
+]
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(range(len(PLANS))), min_size=1, max_size=3),
+            st.integers(min_value=1, max_value=3),
+            st.floats(min_value=0, max_value=4000, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_check_all_decides_as_check_now_then_tightest(
+    steps: list[tuple[list[int], int, float]],
+) -> None:
+    """The one-pass `check_all` answers and charges exactly as `check_now` per key + `_tightest`."""
+    clock = FrozenClock(datetime(2026, 3, 31, 15, 0, tzinfo=UTC))  # near a month's end
+    previous = set_clock(clock)
+    try:
+        fast, slow = MemoryRateLimiter(), MemoryRateLimiter()
+        for picks, cost, wait in steps:
+            clock.advance(timedelta(seconds=wait))
+            checks = [(f"k{i}", PLANS[i]) for i in picks]
+            cost = min([cost, *(plan.burst for _, plan in checks)])
+            expected = []
+            for key, plan in checks:
+                decision = slow.check_now(key, plan, cost)
+                expected.append(decision)
+                if not decision.allowed:
+                    break
+            assert asyncio.run(fast.check_all(checks, cost)) == _tightest(expected)
+        assert fast._state == slow._state
+    finally:
+        set_clock(previous)
