@@ -59,7 +59,6 @@ from puhui.gateway.steps.response import (
     audit_failure,
     header_value,
     raw_headers,
-    set_header,
 )
 from puhui.gateway.steps.signature import request_for_signature
 from puhui.identity.sessions import COOKIE_NAME
@@ -211,11 +210,11 @@ class GatewayPipeline(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 raw = raw_headers(message)
                 present = {name.lower() for name, _ in raw}
-                set_header(raw, b"x-request-id", request_id)
+                respond.headers[b"x-request-id"] = request_id.encode("latin-1")
                 raw.extend(pair for pair in _SECURITY_HEADERS if pair[0] not in present)
                 if scope["method"] == "OPTIONS" and b"allow" in present:
                     allow = _allowed_methods(scope, header_value(raw, b"allow"))
-                    set_header(raw, b"allow", allow)
+                    respond.headers[b"allow"] = allow.encode("latin-1")
             await respond.send(message)
 
         await next_app(scope, receive, send_with_headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -37,6 +38,7 @@ __all__ = [
     "audit_failure",
     "header_value",
     "raw_headers",
+    "replace_headers",
     "set_header",
 ]
 
@@ -74,6 +76,7 @@ class ResponseSteps:
         "_status",
         "_subject",
         "_verified",
+        "headers",
     )
 
     def __init__(
@@ -98,14 +101,16 @@ class ResponseSteps:
         self._verified = verified
         self._start: HTTPResponseStartEvent | None = None
         self._status = 200
+        # Header values that replace any the handler set (lower-case names), applied in one
+        # pass over the response's headers just before they are sent.
+        self.headers: dict[bytes, bytes] = {}
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             if self._decision is not None:
-                raw = raw_headers(message)
-                set_header(raw, b"ratelimit-policy", self._decision.policy_header)
-                set_header(raw, b"ratelimit", self._decision.ratelimit_header)
+                self.headers[b"ratelimit-policy"] = self._decision.policy_header.encode("latin-1")
+                self.headers[b"ratelimit"] = self._decision.ratelimit_header.encode("latin-1")
             self._start = cast("HTTPResponseStartEvent", message)
             return
         if kind != "http.response.body":
@@ -118,6 +123,7 @@ class ResponseSteps:
             return
         if start is not None:  # a streamed response: headers go now, the record before the end
             self._call.responded = True
+            replace_headers(raw_headers(start), self.headers)
             await self._send(start)
             self._status = int(start["status"])
         if not more:
@@ -127,8 +133,9 @@ class ResponseSteps:
     async def _complete(self, start: HTTPResponseStartEvent, body: bytes) -> None:
         spec = self._call.spec
         status = int(start["status"])
+        raw = raw_headers(start)
+        replace = self.headers
         if spec is not None:
-            raw = raw_headers(start)
             # 11. response masking
             if spec.fields and header_value(raw, b"content-type").startswith("application/json"):
                 body = mask_response(spec, self._subject, body)
@@ -138,25 +145,25 @@ class ResponseSteps:
                 and self._verified is not None
                 and self._signed_request is not None
             ):
-                plain = {
-                    name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw
-                }
                 added = sign_response(
                     self._controls.response_keys,
                     status,
-                    plain,
+                    header_value(raw, b"content-type") or None,
                     body,
                     self._signed_request,
                     self._verified,
                 )
                 for name, value in added.items():
-                    set_header(raw, name.encode("latin-1"), value)
-            set_header(raw, b"content-length", str(len(body)))
+                    replace[name.encode("latin-1")] = value.encode("latin-1")
+            replace[b"content-length"] = str(len(body)).encode("latin-1")
             # 13. audit record, committed before the response leaves
             try:
                 await self._audit(status)
             except AuditWriteFailed:
                 start, body = _audit_unavailable(start, self._call.request_id)
+                raw = raw_headers(start)
+                replace = {}
+        replace_headers(raw, replace)
         self._call.responded = True
         await self._send(start)
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
@@ -197,9 +204,16 @@ def header_value(raw: list[tuple[bytes, bytes]], name: bytes) -> str:
 
 def set_header(raw: list[tuple[bytes, bytes]], name: bytes, value: str) -> None:
     """Replace every `name` header (lower-case bytes) with one holding `value`."""
-    if any(key.lower() == name for key, _ in raw):
-        raw[:] = [(key, v) for key, v in raw if key.lower() != name]
-    raw.append((name, value.encode("latin-1")))
+    replace_headers(raw, {name: value.encode("latin-1")})
+
+
+def replace_headers(raw: list[tuple[bytes, bytes]], values: Mapping[bytes, bytes]) -> None:
+    """Replace every header named in `values` (lower-case names) with one holding its value,
+    in one pass over the list."""
+    if not values:
+        return
+    raw[:] = [pair for pair in raw if pair[0].lower() not in values]
+    raw.extend(values.items())
 
 
 def _audit_unavailable(

@@ -37,18 +37,23 @@ def _signature_key(keys: KeyRing) -> SignatureKey:
 def sign_response(
     keys: KeyRing,
     status: int,
-    headers: dict[str, str],
+    content_type: str | None,
     body: bytes,
     request: HttpRequest,
     verified: VerifiedSignature,
 ) -> dict[str, str]:
-    """Headers to add: Content-Digest, Signature-Input and Signature (label `bank`)."""
+    """Headers to add: Content-Digest, Signature-Input and Signature (label `bank`).
+
+    The signature covers the status, the body's digest and (when there is one) its content
+    type, plus the request's own signature: only those header values are needed."""
     out = {"content-digest": content_digest(body)}
     components = ["@status", "content-digest"]
-    if "content-type" in headers:
+    signed_headers = dict(out)
+    if content_type is not None:
         components.append("content-type")
+        signed_headers["content-type"] = content_type
     signed = sign_message(
-        HttpResponse(status, {**headers, **out}),
+        HttpResponse(status, signed_headers),
         _signature_key(keys),
         request=request,
         request_label=verified.label,
