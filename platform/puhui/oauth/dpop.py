@@ -7,9 +7,11 @@ key (`cnf.jkt`) and every request carries a fresh, single-use proof signed by th
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from puhui.clock import utcnow
-from puhui.oauth.jwt_tokens import parse_compact_jws, verify_jws_signature
+from puhui.oauth.jwt_tokens import CompactJWS, parse_compact_jws, verify_jws_signature
 from puhui.oauth.keys import (
     PRIVATE_JWK_MEMBERS,
     InvalidJWK,
@@ -117,6 +119,7 @@ def _remove_dot_segments(path: str) -> str:
     return "/" + "/".join(output) + trailing
 
 
+@functools.lru_cache(maxsize=1024)  # a client sends the same few URIs; the server's are fixed
 def normalize_htu(uri: str) -> str:
     """The URI as `htu` compares it: no query or fragment, RFC 3986 6.2.2/6.2.3 normalised."""
     parts = urlsplit(uri)
@@ -227,6 +230,10 @@ class DPoPVerifier:
         self._max_age = max_age
         self._clock_skew = clock_skew
         self._keys = PublicKeyCache(key_cache_size)
+        # A client's proofs share one JOSE header (typ, alg, jwk) byte for byte: its checks and
+        # key are kept per raw header segment (bounded, least recent out).
+        self._headers: OrderedDict[bytes, tuple[str, str, PublicKey]] = OrderedDict()
+        self._headers_max = key_cache_size
 
     def _public_key(self, jwk: Mapping[str, Any], alg: str) -> tuple[str, PublicKey]:
         # RFC 9449 4.3 step 7: the header must hold a public key, never private material.
@@ -251,18 +258,7 @@ class DPoPVerifier:
             jws = parse_compact_jws(proof)
         except ValueError as exc:
             raise InvalidDPoPProof("DPoP proof is not a well-formed JWT") from exc
-        header = jws.header
-        if not isinstance(header.get("typ"), str) or header["typ"].lower() != DPOP_TYP:
-            raise InvalidDPoPProof("typ must be dpop+jwt")
-        if "crit" in header:
-            raise InvalidDPoPProof("critical header extensions are not supported")
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self._algorithms:
-            raise InvalidDPoPProof(f"algorithm {alg!r} is not allowed")
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict):
-            raise InvalidDPoPProof("jwk header is missing")
-        jkt, key = self._public_key(jwk, alg)
+        alg, jkt, key = self._checked_header(jws)
         if not verify_jws_signature(jws, alg, key):
             raise InvalidDPoPProof("DPoP proof signature is invalid")
         try:
@@ -283,13 +279,38 @@ class DPoPVerifier:
             raise InvalidDPoPProof("DPoP proof jti was already used")
         return DPoPProof(
             jkt=jkt,
-            jwk=dict(jwk),
+            jwk=dict(jws.header["jwk"]),
             jti=jti,
             htm=claims["htm"],
             htu=claims["htu"],
             issued_at=issued_at,
             nonce=nonce,
         )
+
+    def _checked_header(self, jws: CompactJWS) -> tuple[str, str, PublicKey]:
+        """The proof header's alg, key thumbprint and key, after the RFC 9449 4.3 header checks
+        (remembered per raw header: the checks depend on nothing else)."""
+        segment = jws.signing_input.partition(b".")[0]
+        cached = self._headers.get(segment)
+        if cached is not None:
+            self._headers.move_to_end(segment)
+            return cached
+        header = jws.header
+        if not isinstance(header.get("typ"), str) or header["typ"].lower() != DPOP_TYP:
+            raise InvalidDPoPProof("typ must be dpop+jwt")
+        if "crit" in header:
+            raise InvalidDPoPProof("critical header extensions are not supported")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidDPoPProof(f"algorithm {alg!r} is not allowed")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict):
+            raise InvalidDPoPProof("jwk header is missing")
+        jkt, key = self._public_key(jwk, alg)
+        checked = self._headers[segment] = (alg, jkt, key)
+        if len(self._headers) > self._headers_max:
+            self._headers.popitem(last=False)
+        return checked
 
     def _check_claims(
         self, claims: Mapping[str, Any], *, method: str, uri: str, now: datetime

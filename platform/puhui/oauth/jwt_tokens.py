@@ -8,6 +8,7 @@ Times come from `puhui.clock`, never from PyJWT's wall clock.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -120,6 +121,15 @@ class CompactJWS:
         return claims
 
 
+@functools.lru_cache(maxsize=1024)  # a signer's tokens share one header, byte for byte
+def _header(segment: bytes) -> dict[str, Any]:
+    """The decoded JOSE header; shared between tokens with the same header, so read-only."""
+    header = json.loads(_segment(segment))
+    if not isinstance(header, dict):
+        raise ValueError("JOSE header is not a JSON object")
+    return header
+
+
 def parse_compact_jws(token: str) -> CompactJWS:
     """Split and decode a compact JWS; `ValueError` if it is not one.
 
@@ -132,9 +142,7 @@ def parse_compact_jws(token: str) -> CompactJWS:
     parts = raw.split(b".")
     if len(parts) != 3:
         raise ValueError("a compact JWS has three parts")
-    header = json.loads(_segment(parts[0]))
-    if not isinstance(header, dict):
-        raise ValueError("JOSE header is not a JSON object")
+    header = _header(parts[0])
     return CompactJWS(
         header=header,
         payload=_segment(parts[1]),

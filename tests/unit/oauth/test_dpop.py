@@ -223,3 +223,21 @@ def test_eddsa_proofs_are_accepted_and_es256_only_policy_refuses_them(
     es256_only = DPoPVerifier(MemoryReplayCache(), algorithms=("ES256",))
     with pytest.raises(InvalidDPoPProof, match="not allowed"):
         _verify(es256_only, proof)
+
+
+def test_a_remembered_header_still_needs_a_valid_signature(
+    verifier: DPoPVerifier, make_proof: Any
+) -> None:
+    """The header checks are remembered per raw header; the signature and claims never are."""
+    first = make_proof()
+    _verify(verifier, first)
+    forged = make_proof()  # same header bytes, other claims: then a signature from another key
+    header, payload, _ = forged.split(".")
+    _, _, foreign_signature = make_proof(key=ec.generate_private_key(ec.SECP256R1())).split(".")
+    with pytest.raises(InvalidDPoPProof, match="signature"):
+        _verify(verifier, f"{header}.{payload}.{foreign_signature}")
+    with pytest.raises(InvalidDPoPProof, match="htm"):  # a cached header, a wrong claim
+        _verify(verifier, make_proof(htm="GET"))
+    with pytest.raises(InvalidDPoPProof, match="typ"):  # a new header is checked afresh
+        _verify(verifier, make_proof(headers={"typ": "JWT"}))
+    assert _verify(verifier, make_proof()).jkt == _verify(verifier, make_proof()).jkt
