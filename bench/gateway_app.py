@@ -13,11 +13,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
-from litestar import Controller, Litestar, get, post  # noqa: E402
+from litestar import Litestar, get, post  # noqa: E402
+from litestar.handlers import HTTPRouteHandler  # noqa: E402
 from litestar.params import JSONBody  # noqa: E402
 
 from puhui.app import create_app  # noqa: E402
-from puhui.gateway.catalogue import declare  # noqa: E402
+from puhui.gateway.catalogue import Level, declare  # noqa: E402
 from puhui.gateway.steps import quota  # noqa: E402
 from puhui.gateway.steps.quota import TenantPlan  # noqa: E402
 from puhui.security.ratelimit import RatePlan  # noqa: E402
@@ -28,56 +29,55 @@ BENCH_PLAN = "bench"
 _ROOMY = RatePlan("bench", burst=1_000_000, per_second=1_000_000.0, daily_quota=10**9)
 
 
-class BareController(Controller):
-    """(a) the bare endpoint: no catalogue entry, so no identity, limits or audit."""
-
-    path = "/bench"
-
-    @get("/bare", include_in_schema=False)
-    async def bare(self) -> dict[str, Any]:
-        return {"product": "scenario-loan", "rate": "0.0365"}
+PRODUCT: dict[str, Any] = {"product": "scenario-loan", "rate": "0.0365"}
 
 
-class ProbeController(Controller):
-    path = "/api/v1/bench"
+def _product_endpoint(path: str, declaration: dict[str, Any]) -> HTTPRouteHandler:
+    """The one endpoint (a), (b) and (c) measure; only its catalogue declaration differs."""
 
-    @get(
-        "/a1",
-        include_in_schema=False,
-        **declare(
-            operation_id="BenchProductInformation",
-            summary="(b) A1 probe",
-            tag="Bench",
-            level="A1",
-            service="12",
-            sequence=951,
-            audience="client",
-        ),
+    @get(path, include_in_schema=False, **declaration)
+    async def product() -> dict[str, Any]:
+        return PRODUCT
+
+    return product
+
+
+def _probe(level: Level, operation_id: str, sequence: int, summary: str) -> dict[str, Any]:
+    return declare(
+        operation_id=operation_id,
+        summary=summary,
+        tag="Bench",
+        level=level,
+        service="12",
+        sequence=sequence,
+        audience="client",
     )
-    async def a1(self) -> dict[str, Any]:
-        return {"product": "scenario-loan", "rate": "0.0365"}
 
-    @post(
-        "/a2",
-        status_code=200,
-        include_in_schema=False,
-        **declare(
-            operation_id="BenchLoanApplication",
-            summary="(c) A2 probe",
-            tag="Bench",
-            level="A2",
-            service="12",
-            sequence=952,
-            audience="client",
-        ),
-    )
-    async def a2(self, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-        return {"accepted": True, "amount_fen": data.get("amount_fen")}
+
+# (a) no catalogue entry, so no identity, limits or audit; (b) A1; (c) A2.
+BARE = _product_endpoint("/bench/bare", {})
+A1 = _product_endpoint(
+    "/api/v1/bench/a1", _probe("A1", "BenchProductInformation", 951, "(b) A1 probe")
+)
+A2 = _product_endpoint(
+    "/api/v1/bench/a2", _probe("A2", "BenchAccountInformation", 953, "(c) A2 probe")
+)
+
+
+@post(
+    "/api/v1/bench/a2-body",
+    status_code=200,
+    include_in_schema=False,
+    **_probe("A2", "BenchLoanApplication", 952, "(d) A2 probe with a JSON body"),
+)
+async def a2_with_body(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    """(d) an A2 POST whose body Content-Digest covers; reported, not a target."""
+    return {"accepted": True, "amount_fen": data.get("amount_fen")}
 
 
 def create_bench_app() -> Litestar:
     quota.RATE_PLANS[BENCH_PLAN] = TenantPlan(BENCH_PLAN, _ROOMY, _ROOMY, _ROOMY)
     app = create_app()
-    app.register(BareController)
-    app.register(ProbeController)
+    for handler in (BARE, A1, A2, a2_with_body):
+        app.register(handler)
     return app
