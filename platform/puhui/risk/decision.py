@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -190,7 +192,11 @@ class DecisionRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _ENCODER: Final = msgspec.json.Encoder(order="sorted", decimal_format="string")
-_SNAPSHOT_DECODER: Final = msgspec.json.Decoder(DecisionSnapshot)
+_DECIDED_AT_DECODER: Final = msgspec.json.Decoder(AwareDatetime)
+_INPUTS_DECODER: Final = msgspec.json.Decoder(DecisionInputs)
+_FRAUD_DECODER: Final = msgspec.json.Decoder(FraudContext)
+_PRODUCT_DECODER: Final = msgspec.json.Decoder(Product)
+_LIMIT_POLICY_DECODER: Final = msgspec.json.Decoder(LimitPolicy)
 
 
 def decide(
@@ -204,19 +210,31 @@ def decide(
     at: datetime | None = None,
 ) -> DecisionRecord:
     """Decide one application now (or at `at`) and return its reproducible record."""
-    snapshot = DecisionSnapshot(
-        decided_at=at or utcnow(),
-        inputs=inputs,
-        fraud=fraud_context,
-        product=product,
-        limit_policy=limit_policy,
-    )
     # Round-trip once so the decision runs on exactly what replay will decode (e.g. 5 → 5.0).
+    # Field by field, which decodes as the whole snapshot would (a struct decodes each field on
+    # its own); product and limit policy, the same for a whole batch, decode once per content.
     try:
-        canonical = _SNAPSHOT_DECODER.decode(_ENCODER.encode(snapshot))
+        canonical = DecisionSnapshot(
+            decided_at=_DECIDED_AT_DECODER.decode(_ENCODER.encode(at or utcnow())),
+            inputs=_INPUTS_DECODER.decode(_ENCODER.encode(inputs)),
+            fraud=_FRAUD_DECODER.decode(_ENCODER.encode(fraud_context)),
+            product=_canonical_product(_ENCODER.encode(product)),
+            limit_policy=_canonical_limit_policy(_ENCODER.encode(limit_policy)),
+        )
     except (msgspec.ValidationError, TypeError) as exc:
         raise DecisionError(f"decision inputs are not serialisable as given: {exc}") from exc
     return rerun(canonical, ruleset, scorer)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_product(encoded: bytes) -> Product:
+    """A product as decoded from its JSON; shared by the records of every decision on it."""
+    return _PRODUCT_DECODER.decode(encoded)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_limit_policy(encoded: bytes) -> LimitPolicy:
+    return _LIMIT_POLICY_DECODER.decode(encoded)
 
 
 def rerun(snapshot: DecisionSnapshot, ruleset: AdmissionRuleSet, scorer: Scorer) -> DecisionRecord:
@@ -328,11 +346,12 @@ def replay(record: DecisionRecord, ruleset: AdmissionRuleSet, scorer: Scorer) ->
 _HASHED_FIELDS: Final = tuple(
     name for name in DecisionRecord.__struct_fields__ if name not in {"snapshot", "record_hash"}
 )
+_HASHED_VALUES: Final = operator.attrgetter(*_HASHED_FIELDS)
 
 
 def _record_hash(record: DecisionRecord) -> str:
     """SHA-256 over every field but the snapshot, which `input_hash` (a hashed field) binds."""
-    body = {name: getattr(record, name) for name in _HASHED_FIELDS}
+    body = dict(zip(_HASHED_FIELDS, _HASHED_VALUES(record), strict=True))
     return hashlib.sha256(_ENCODER.encode(body)).hexdigest()
 
 

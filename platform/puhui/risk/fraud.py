@@ -200,14 +200,16 @@ def check_velocity(
         value = getattr(subject, limit.key.value)
         if value is None:
             continue
-        start = subject.at - timedelta(seconds=limit.window_seconds)
-        count = 1 + sum(
-            1
-            for e in events
-            if e.application_id != subject.application_id
-            and start < e.at <= subject.at
-            and getattr(e, limit.key.value) == value
-        )
+        count = 1
+        if events:  # none at all for most renewals: skip the window arithmetic
+            start = subject.at - timedelta(seconds=limit.window_seconds)
+            count += sum(
+                1
+                for e in events
+                if e.application_id != subject.application_id
+                and start < e.at <= subject.at
+                and getattr(e, limit.key.value) == value
+            )
         if count > limit.max_count:
             hits.append(
                 _hit(
@@ -262,6 +264,9 @@ def _normalise_identifier(kind: BlacklistKind, value: str) -> str:
 
 def check_blacklist(subject: FraudSubject, entries: Iterable[BlacklistEntry]) -> list[Hit]:
     """Match the applicant's identifiers against blacklist entries in force at application time."""
+    entries = tuple(entries)
+    if not entries:
+        return []
     own: dict[BlacklistKind, str] = {}
     for kind, value in (
         (BlacklistKind.USCC, subject.uscc),

@@ -7,9 +7,10 @@ the caller persists.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, getcontext, localcontext
 from enum import StrEnum
 from typing import Final
 
@@ -166,8 +167,15 @@ def _annuity_factor(annual_rate: Decimal, months: int) -> Decimal:
         raise InvalidAmountError("tenor must be at least one month")
     if annual_rate == 0:
         return Decimal(months)
+    return _annuity_factor_at(annual_rate, months, getcontext().rounding)
+
+
+@functools.lru_cache(maxsize=256)
+def _annuity_factor_at(annual_rate: Decimal, months: int, rounding: str) -> Decimal:
+    """Remembered per rate, term and the caller's rounding: a product has few rates and terms."""
     with localcontext() as ctx:
         ctx.prec = 28
+        ctx.rounding = rounding
         monthly = annual_rate / 12
         factor = (1 - (1 + monthly) ** -months) / monthly
         return factor.quantize(Decimal("0.000001"), rounding=ROUND_DOWN)

@@ -80,13 +80,8 @@ class ScorecardScorer:
         return self.model.version
 
     def score(self, features: Mapping[str, FeatureValue]) -> ScoredApplicant:
-        result = self.model.score(features)
-        return ScoredApplicant(
-            score=round(result.score),
-            pd=result.pd,
-            grade=result.grade,
-            reason_codes=tuple(reason.code for reason in result.reason_codes),
-        )
+        points, pd, grade, reason_codes = self.model.score_summary(features)
+        return ScoredApplicant(score=round(points), pd=pd, grade=grade, reason_codes=reason_codes)
 
 
 def _compile(row: RuleSetVersion) -> AdmissionRuleSet:

@@ -246,7 +246,7 @@ class AdmissionRuleSet:
 
     def evaluate(self, facts: AdmissionFacts) -> AdmissionResult:
         """Run every rule against the facts; a rule over an unknown (None) value does not fire."""
-        hits = tuple(hit for predicate, hit in self._compiled if predicate(facts))
+        hits = tuple([hit for predicate, hit in self._compiled if predicate(facts)])
         return AdmissionResult(hits=hits, outcome=worst_action(hits))
 
     def rule(self, rule_id: str) -> AdmissionRule:

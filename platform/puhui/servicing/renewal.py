@@ -20,6 +20,10 @@ from typing import Any, Final, Protocol, cast
 import msgspec
 from sqlalchemy import Select, Table, bindparam, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from puhui.clock import utcnow
 from puhui.db.session import SessionFactory, tenant_bypass
@@ -163,6 +167,32 @@ async def _checkpoint(session: AsyncSession, run_key: str) -> BatchCheckpoint:
     return row
 
 
+class _Unindexed(FunctionElement[Any]):
+    """A column SQLite's planner must not pick an index for: ``+column`` there, plain elsewhere.
+
+    Without statistics SQLite prefers the index on ``loans.status`` (an equality) to the
+    primary key, then joins and groups every active loan past the cursor on every batch: a run
+    costs the square of its size. Walking the primary key from the cursor instead stops at the
+    batch's last loan. Other databases plan from statistics and see the column unchanged.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _plain(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _unary_plus(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
+
 def _maturing_stmt() -> Select[Any]:
     """Loans maturing in the window from a cursor, each with its schedule summed in SQL."""
     line = ScheduleLine
@@ -181,7 +211,7 @@ def _maturing_stmt() -> Select[Any]:
         )
         .outerjoin(line, (line.loan_id == Loan.id) & line.superseded.is_(False))
         .where(
-            Loan.status == LoanStatus.ACTIVE,
+            _Unindexed(Loan.status.expression) == LoanStatus.ACTIVE,
             Loan.maturity_date >= bindparam("start"),
             Loan.maturity_date <= bindparam("end"),
             Loan.id > bindparam("after"),

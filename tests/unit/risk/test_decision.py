@@ -14,6 +14,7 @@ from puhui.risk.decision import (
     DecisionError,
     DecisionInputs,
     DecisionRecord,
+    DecisionSnapshot,
     FeatureValue,
     Product,
     ReplayMismatchError,
@@ -22,9 +23,21 @@ from puhui.risk.decision import (
     decide,
     replay,
 )
-from puhui.risk.fraud import BlacklistEntry, BlacklistKind, FraudContext, FraudSubject
-from puhui.risk.limits import LimitPolicy, ProductBounds, RepaymentCapacity
-from puhui.risk.rules import AdmissionFacts, AdmissionRuleSet
+from puhui.risk.fraud import (
+    ApplicationEvent,
+    BlacklistEntry,
+    BlacklistKind,
+    FraudContext,
+    FraudSubject,
+)
+from puhui.risk.limits import (
+    LimitPolicy,
+    Mitigation,
+    MitigationKind,
+    ProductBounds,
+    RepaymentCapacity,
+)
+from puhui.risk.rules import Action, AdmissionFacts, AdmissionRuleSet
 from puhui.risk.rulesets import DEFAULT_RULESET_FILE, default_ruleset, parse_ruleset
 
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -300,6 +313,84 @@ def test_unpriced_grade_is_a_configuration_error() -> None:
             inputs(features={"grade": "A"}),
             product=msgspec.structs.replace(PRODUCT, pricing={"B": Decimal("0.0435")}),
         )
+
+
+def _busy_application() -> tuple[DecisionInputs, FraudContext]:
+    """Ints where floats go, a mitigation, a request cap, velocity events and a blacklist hit."""
+    return (
+        inputs(
+            features={"grade": "C", "tax_months": 7, "revenue_growth": 1},
+            requested_amount_fen=20_000_000,
+            capacity=RepaymentCapacity(
+                tax_revenue_12m_fen=900_000_000,
+                payroll_12m_fen=10_000_000,
+                procurement_receivables_fen=300_000_000,
+                mitigations=(
+                    Mitigation(
+                        kind=MitigationKind.GOVERNMENT_PROCUREMENT_ASSIGNMENT,
+                        value_fen=150_000_000,
+                    ),
+                ),
+            ),
+        ),
+        fraud(
+            recent_events=tuple(
+                ApplicationEvent(
+                    application_id=f"e{i}",
+                    at=AT - timedelta(hours=i + 1),
+                    uscc=USCC,
+                    phone="13800138000",
+                )
+                for i in range(4)
+            ),
+            blacklist_candidates=(
+                BlacklistEntry(
+                    kind=BlacklistKind.PHONE,
+                    value="+86 138-0013-8000",
+                    action=Action.REFER,
+                    valid_from=AT - timedelta(days=2),
+                ),
+            ),
+        ),
+    )
+
+
+def test_stored_hashes_do_not_move() -> None:
+    """Input and record hashes are stored with every decision and compared on replay: any change
+    to how decide() builds, canonicalises or hashes a record must leave these values as they are.
+    """
+    clean = run()
+    assert clean.input_hash == "735a4b6ac4b8477e295d3183fc68ee318fc1aee0e337999427a7f23825e4ee6b"
+    assert clean.record_hash == "b86947ae9df324c4033a6a15fa8ba53512304577ccdaca0ed1c9bd08c5e8f5f3"
+    busy = run(*_busy_application())
+    assert busy.route is Route.MANUAL_REVIEW
+    assert [hit.check_id for hit in busy.hits] == ["blacklist.phone", "velocity.uscc"]
+    assert busy.input_hash == "32566380343d655759ac68b4e840c57c44ab7b350c09dcf1d022b0810b78377f"
+    assert busy.record_hash == "1dbb4ce92859a5ff16c40a660d002f44b03c984aa78f0439b5b8a937291ad890"
+
+
+def test_decision_runs_on_the_snapshot_replay_decodes() -> None:
+    """The snapshot a record carries is what decoding the whole snapshot's JSON gives (5 → 5.0),
+    whichever products and limit policies were decided on before it."""
+    application, context = _busy_application()
+    other = msgspec.structs.replace(PRODUCT, version="4", pricing={"C": Decimal("0.0600")})
+    policy = LimitPolicy(grade_multipliers={"C": Decimal("0.70")})
+    for product, limit_policy in ((PRODUCT, LimitPolicy()), (other, policy), (PRODUCT, policy)):
+        record = decide(
+            application, default_ruleset(), context, GradeFromFeatures(), limit_policy,
+            product, at=AT,
+        )  # fmt: skip
+        whole = DecisionSnapshot(
+            decided_at=AT, inputs=application, fraud=context, product=product,
+            limit_policy=limit_policy,
+        )  # fmt: skip
+        expected = msgspec.json.decode(msgspec.json.encode(whole), type=DecisionSnapshot)
+        assert record.snapshot == expected
+        assert record.snapshot.inputs.features["tax_months"] == 7.0
+        assert record.annual_rate == product.pricing["C"]
+        assert record.limit is not None
+        assert record.limit.grade_multiplier == limit_policy.grade_multipliers["C"]
+        assert replay(record, default_ruleset(), GradeFromFeatures()) == record
 
 
 def test_record_json_keeps_money_exact() -> None:

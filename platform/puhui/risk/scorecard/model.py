@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Final
 
 import msgspec
 import numpy as np
@@ -26,6 +27,7 @@ from puhui.risk.scorecard.errors import ModelFileError, ScoringInputError
 __all__ = ["BatchScores", "ReasonCode", "ScoreResult", "ScorecardModel", "reason_code_for"]
 
 FloatArray = npt.NDArray[np.float64]
+_TEXT_MEMO_LIMIT: Final = 1_024  # distinct raw category texts remembered per characteristic
 
 
 def reason_code_for(feature: str) -> str:
@@ -84,7 +86,11 @@ class _Characteristic:
         self.woe = [b.woe for b in entry.bins]
         self.labels = [b.label for b in entry.bins]
         self.best = max(self.points)
+        # Per bin, precomputed exactly as the per-applicant sums need them (same float products).
+        self.logit_terms = [entry.coefficient * woe for woe in self.woe]
+        self.gaps = [self.best - points for points in self.points]
         self.lookup: dict[object, int] = {None: entry.missing_bin}
+        self._text_bins: dict[str, int] = {}  # raw category text → bin, filled as values are seen
         for index, entry_bin in enumerate(entry.bins):
             for category in entry_bin.categories:
                 self.lookup[category] = index
@@ -94,10 +100,21 @@ class _Characteristic:
 
     def bin_of(self, value: object) -> int:
         if self.numeric:
+            if type(value) is float:  # the common case, as decoded from a stored snapshot
+                if value != value:  # NaN
+                    return self.entry.missing_bin
+                return bisect.bisect_left(self.cuts, value)
             number = _as_number(value, self.name)
             if number is None:
                 return self.entry.missing_bin
             return bisect.bisect_left(self.cuts, number)
+        if type(value) is str:
+            index = self._text_bins.get(value)
+            if index is None:
+                index = self.lookup.get(_as_category(value), self.entry.unseen_bin)
+                if len(self._text_bins) < _TEXT_MEMO_LIMIT:
+                    self._text_bins[value] = index
+            return index
         return self.lookup.get(_as_category(value), self.entry.unseen_bin)
 
     def bins_of(
@@ -162,41 +179,78 @@ class ScorecardModel:
     def score(self, features: Mapping[str, object], *, max_reasons: int = 4) -> ScoreResult:
         """Score one applicant; absent or missing features take the feature's missing bin."""
         document = self.document
-        logit = document.intercept
-        total = 0.0
-        points_by_feature: dict[str, float] = {}
-        shortfalls: list[tuple[float, int, int]] = []
-        for position, characteristic in enumerate(self._characteristics):
-            index = characteristic.bin_of(features.get(characteristic.name))
-            points = characteristic.points[index]
-            total += points
-            logit += characteristic.entry.coefficient * characteristic.woe[index]
-            points_by_feature[characteristic.name] = points
-            gap = characteristic.best - points
-            if gap > 1e-9:
-                shortfalls.append((-gap, position, index))
-        shortfalls.sort()
+        total, logit, indices = self._tally(features)
+        characteristics = self._characteristics
+        points_by_feature = {
+            characteristic.name: characteristic.points[index]
+            for characteristic, index in zip(characteristics, indices, strict=True)
+        }
         reasons = tuple(
             ReasonCode(
-                code=self._characteristics[position].entry.reason_code,
-                feature=self._characteristics[position].name,
-                bin_label=self._characteristics[position].labels[index],
-                points=self._characteristics[position].points[index],
-                points_below_max=-negative_gap,
+                code=characteristics[position].entry.reason_code,
+                feature=characteristics[position].name,
+                bin_label=characteristics[position].labels[index],
+                points=characteristics[position].points[index],
+                points_below_max=characteristics[position].gaps[index],
             )
-            for negative_gap, position, index in shortfalls[:max_reasons]
+            for position, index in self._shortfalls(indices, max_reasons)
         )
         pd = _sigmoid(logit)
-        grade_index = min(bisect.bisect_left(self._grade_uppers, pd), len(self._grade_uppers) - 1)
         return ScoreResult(
             score=total,
             pd=pd,
-            grade=document.master_scale.grades[grade_index].grade,
+            grade=self._grade_of(pd),
             points_by_feature=points_by_feature,
             reason_codes=reasons,
             model_id=document.model_id,
             model_version=document.version,
         )
+
+    def score_summary(
+        self, features: Mapping[str, object], *, max_reasons: int = 4
+    ) -> tuple[float, float, str, tuple[str, ...]]:
+        """Score, PD, grade and reason codes only: `score` without the per-feature detail.
+
+        The same arithmetic in the same order as `score`, so the figures are identical; this is
+        the decision's path, where the detail would be built for every applicant and dropped.
+        """
+        total, logit, indices = self._tally(features)
+        characteristics = self._characteristics
+        codes = tuple(
+            characteristics[position].entry.reason_code
+            for position, _ in self._shortfalls(indices, max_reasons)
+        )
+        pd = _sigmoid(logit)
+        return total, pd, self._grade_of(pd), codes
+
+    def _tally(self, features: Mapping[str, object]) -> tuple[float, float, list[int]]:
+        """Total points, logit and each characteristic's bin, summed in characteristic order."""
+        total = 0.0
+        logit = self.document.intercept
+        indices: list[int] = []
+        for characteristic in self._characteristics:
+            index = characteristic.bin_of(features.get(characteristic.name))
+            total += characteristic.points[index]
+            logit += characteristic.logit_terms[index]
+            indices.append(index)
+        return total, logit, indices
+
+    def _shortfalls(self, indices: Sequence[int], limit: int) -> list[tuple[int, int]]:
+        """(position, bin) of the characteristics furthest below their best bin, worst first."""
+        gaps = [
+            (-gap, position, index)
+            for position, (characteristic, index) in enumerate(
+                zip(self._characteristics, indices, strict=True)
+            )
+            if (gap := characteristic.gaps[index]) > 1e-9
+        ]
+        gaps.sort()
+        return [(position, index) for _, position, index in gaps[:limit]]
+
+    def _grade_of(self, pd: float) -> str:
+        uppers = self._grade_uppers
+        grade_index = min(bisect.bisect_left(uppers, pd), len(uppers) - 1)
+        return self.document.master_scale.grades[grade_index].grade
 
     def score_batch(
         self, columns: Mapping[str, Sequence[object] | npt.NDArray[np.generic]]
