@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
+from functools import lru_cache
 
 import msgspec
 
@@ -110,6 +111,23 @@ def parse_int(row: Mapping[str, object], field: str, *, minimum: int = 0) -> int
     return int(number)
 
 
+# Dates and periods repeat row after row in a file (a few hundred distinct values): each
+# distinct spelling is parsed once per process.
+@lru_cache(maxsize=8192)
+def _date_of(text: str) -> date | None:
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                return None
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
 def parse_date(row: Mapping[str, object], field: str) -> date:
     """Accept ISO, slashed, compact, dotted and 年月日 dates, or ISO datetimes; return a date."""
     value = row.get(field)
@@ -117,18 +135,10 @@ def parse_date(row: Mapping[str, object], field: str) -> date:
         raise RowRejected("missing", field)
     if not isinstance(value, str):
         raise RowRejected("malformed", field)
-    text = value.strip()
-    for pattern in _DATE_PATTERNS:
-        match = pattern.match(text)
-        if match:
-            try:
-                return date(int(match[1]), int(match[2]), int(match[3]))
-            except ValueError:
-                raise RowRejected("invalid_date", field) from None
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        raise RowRejected("invalid_date", field) from None
+    found = _date_of(value.strip())
+    if found is None:
+        raise RowRejected("invalid_date", field)
+    return found
 
 
 def parse_optional_date(row: Mapping[str, object], field: str) -> date | None:
@@ -141,12 +151,19 @@ def parse_period(row: Mapping[str, object], field: str) -> str:
     value = row.get(field)
     if _blank(value):
         raise RowRejected("missing", field)
-    text = str(value).strip()
+    found = _period_of(str(value).strip())
+    if found is None:
+        raise RowRejected("invalid_period", field)
+    return found
+
+
+@lru_cache(maxsize=8192)
+def _period_of(text: str) -> str | None:
     for pattern in _PERIOD_PATTERNS:
         match = pattern.match(text)
         if match and 1 <= int(match[2]) <= 12:
             return f"{int(match[1]):04d}-{int(match[2]):02d}"
-    raise RowRejected("invalid_period", field)
+    return None
 
 
 def _number_and_unit(value: object, field: str) -> tuple[Decimal, str]:

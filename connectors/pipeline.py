@@ -68,10 +68,13 @@ class StreamPipeline:
         """
         spec = self.binding.spec
         provenances: dict[tuple[str, str], Provenance] = {}
+        normalise = self.binding.normaliser
+        raw_fields = self.binding.raw_fields
+        only_key = spec.primary_key[0] if len(spec.primary_key) == 1 else None
         for raw in rows:
-            row = self._tally.saw(raw, self.binding.raw_fields)
+            row = self._tally.saw(raw, raw_fields)
             try:
-                data = self.binding.normaliser(raw)
+                data = normalise(raw)
             except RowRejected as rejected:
                 self._tally.rejected(row, rejected.reason)
                 continue
@@ -80,7 +83,11 @@ class StreamPipeline:
                 # Never let a row about another enterprise through under this consent (6.1).
                 self._tally.rejected(row, "foreign_subject: uscc")
                 continue
-            key = "|".join(str(getattr(data, name)) for name in spec.primary_key)
+            key = (
+                str(getattr(data, only_key))
+                if only_key is not None
+                else "|".join([str(getattr(data, name)) for name in spec.primary_key])
+            )
             digest = content_hash(data)
             sighting = self._dedup.observe(key, digest)
             if sighting is Sighting.DUPLICATE:

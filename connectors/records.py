@@ -48,8 +48,13 @@ class Provenance(msgspec.Struct, frozen=True, kw_only=True):
         return self.snapshot_taken_at is not None
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True):
-    """One normalised record of a stream with its provenance and content hash."""
+class Record(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One normalised record of a stream with its provenance and content hash.
+
+    Not tracked by the garbage collector (``gc=False``): a record only refers to strings and
+    to structs made before it, so it cannot be part of a reference cycle, and a 100,000-row
+    file's records would otherwise set off full collections while they are stored.
+    """
 
     stream: str
     key: str  # primary key values joined with "|"

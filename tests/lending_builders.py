@@ -255,7 +255,6 @@ async def store_record(
                 content_hash=secrets.token_hex(32),
                 data=dict(data),
                 data_enc=None,
-                field_classes={},
                 collection_channel="pull",
                 collection_object=uscc,
                 consent_id="test-consent",

@@ -35,6 +35,7 @@ __all__ = [
     "QualityReportRow",
     "ScenarioDataKey",
     "ScenarioRecord",
+    "ScenarioRecordSchema",
     "SyncCursor",
     "SyncOutcome",
     "SyncRun",
@@ -156,10 +157,29 @@ class ScenarioDataKey(Base):
     wrapped_dek: Mapped[str] = mapped_column(Text)
 
 
+class ScenarioRecordSchema(Base):
+    """The data-element classes (JR/T 0269 6.2.2) of one data type's fields at one schema version.
+
+    Kept once per stream schema rather than on every record: every record of a data type and
+    schema version shares them. The store writes them with each batch it stores (rewritten
+    when the catalogue reclassifies a field).
+    """
+
+    __tablename__ = "scenario_record_schemas"
+    __table_args__ = (UniqueConstraint("data_type", "schema_version"),)
+
+    data_type: Mapped[str] = mapped_column(String(80))
+    schema_version: Mapped[int] = mapped_column(Integer)
+    # Field name -> class ("C1" ... "C3").
+    field_classes: Mapped[dict[str, str]] = mapped_column(JsonDocument)
+
+
 class ScenarioRecord(Base):
     """One canonical record about an enterprise, with its provenance (JR/T 0269 6.3.2 c, 6.4.2 c).
 
     ``natural_key`` = data type | USCC | record key: the upsert key that makes reruns idempotent.
+    Its fields' data-element classes are those of its data type and schema version
+    (:class:`ScenarioRecordSchema`).
     """
 
     __tablename__ = "scenario_records"
@@ -180,7 +200,6 @@ class ScenarioRecord(Base):
     )
     # Loaded with the record, so a record decodes without another query.
     data_key: Mapped[ScenarioDataKey | None] = relationship(lazy="joined", viewonly=True)
-    field_classes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     collection_channel: Mapped[str] = mapped_column(String(20))
     collection_object: Mapped[str] = mapped_column(String(18))
     consent_id: Mapped[str] = mapped_column(String(64))

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from connectors.bulk import BulkFormat, import_bulk_file
+from connectors.bulk import BulkFormat, BulkRead
 from connectors.consent import ConsentGrant
 from connectors.personas import REFERENCE_DATE
 from connectors.push import PushBatch, validate_push
@@ -329,7 +329,7 @@ class SyncService:
         for consent_id in dict.fromkeys(data.consent_ids):
             grant = await self._live_grant(consent_id)
             grants[grant.subject_uscc] = grant
-        result = import_bulk_file(
+        read = BulkRead(
             connector,
             data.stream,
             data.content,
@@ -344,11 +344,18 @@ class SyncService:
             [data.stream],
         )
         ledger = _RunLedger(run)
-        run.records_in = len(result.records)
-        await self._store(ledger, connector, result.records)
-        ledger.quality[data.stream] = result.quality
+        subjects: set[str] = set()
+        run.records_in = 0
+        # Chunk by chunk: a large file's next chunk is normalised (in a worker process) while
+        # this one is stored; every chunk goes into this unit of work.
+        async for records in read.chunks():
+            run.records_in += len(records)
+            await self._store(ledger, connector, records)
+            subjects.update(r.provenance.collection_object for r in records)
+        if read.quality is None:
+            raise RuntimeError("the bulk file was not read to its end")
+        ledger.quality[data.stream] = read.quality
         ledger.fresh_at[f"{connector.spec().name}.{data.stream}"] = run.started_at
-        subjects = {r.provenance.collection_object for r in result.records}
         await self._finish(ledger, instance, connector, subjects)
         return run
 

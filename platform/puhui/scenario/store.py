@@ -11,8 +11,13 @@ The write path is built for batches (a sync checkpoint, a push, a bulk file of 1
   batch come back in one ``IN`` query (:meth:`RecordRepository.current_versions`).
 * **One multi-row insert per batch**: positional rows straight to the driver's ``executemany``
   with ``ON CONFLICT (natural_key) DO NOTHING`` — no ORM object, no per-row statement. Values
-  go through the columns' own bind processors, memoised for the values a batch repeats
-  (timestamps, tenant, field classes), so SQLite and PostgreSQL store exactly what the ORM would.
+  go through the columns' own (dialect) bind processors, memoised for the values a batch
+  repeats (timestamps, tenant, key id), so SQLite and PostgreSQL store exactly what the ORM
+  would.
+* **Field classes once per stream**: the data-element classes (JR/T 0269 6.2.2) of a stream's
+  fields are a property of its schema, kept in ``scenario_record_schemas`` per data type and
+  schema version (written with each batch, rewritten if the catalogue reclassifies a field)
+  instead of as a JSON document on every record.
 """
 
 from __future__ import annotations
@@ -29,17 +34,17 @@ from typing import Any, Final, cast
 
 import msgspec
 from connectors.catalog import StreamSpec
-from connectors.records import Record
+from connectors.records import Provenance, Record
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from puhui.clock import utcnow
-from puhui.scenario.models import ScenarioDataKey, ScenarioRecord
+from puhui.scenario.models import ScenarioDataKey, ScenarioRecord, ScenarioRecordSchema
 from puhui.scenario.repository import RecordRepository, UpsertCounts
 from puhui.scenario.retention import retain_until
 from puhui.security.fieldcrypto import FieldDecryptionError, field_aad
@@ -52,6 +57,7 @@ __all__ = [
     "natural_key",
     "record_data",
     "store_records",
+    "stored_field_classes",
 ]
 
 _ENCODER = msgspec.json.Encoder()
@@ -59,10 +65,10 @@ _SEALED_CLASSES: Final = frozenset({"C2", "C3"})
 _SEALED_PREFIX: Final = "b1:"  # a value sealed under a batch DEK (format version 1)
 _NONCE_BYTES: Final = 12
 _TABLE = cast(Table, ScenarioRecord.__table__)
+_SCHEMAS = cast(Table, ScenarioRecordSchema.__table__)
+# The insert's columns in the table's order (the order compiled placeholders take), so a row
+# tuple goes to the driver as built: :meth:`_BatchRows.insert_row` builds it in this order.
 _COLUMNS: Final = (
-    "id",
-    "created_at",
-    "updated_at",
     "natural_key",
     "uscc",
     "data_source",
@@ -72,7 +78,6 @@ _COLUMNS: Final = (
     "data",
     "data_enc",
     "data_key_id",
-    "field_classes",
     "collection_channel",
     "collection_object",
     "consent_id",
@@ -86,13 +91,15 @@ _COLUMNS: Final = (
     "shape",
     "collected_by_tenant_id",
     "retain_until",
+    "id",
+    "created_at",
+    "updated_at",
 )
 _UPDATABLE: Final = (
     "content_hash",
     "data",
     "data_enc",
     "data_key_id",
-    "field_classes",
     "collection_channel",
     "consent_id",
     "fetched_at",
@@ -103,7 +110,7 @@ _UPDATABLE: Final = (
     "retain_until",
     "updated_at",
 )
-_CHUNK: Final = 2000  # keys per dedupe lookup / rows per executemany
+_CHUNK: Final = 5000  # keys per dedupe lookup / rows per executemany
 
 
 def natural_key(data_type: str, uscc: str, key: str) -> str:
@@ -112,6 +119,10 @@ def natural_key(data_type: str, uscc: str, key: str) -> str:
 
 def _aad(key: str) -> bytes:
     return field_aad("scenario_records", "data", key)
+
+
+_AAD_PREFIX: Final = _aad("")  # _aad(key) == _AAD_PREFIX + key.encode()
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
 def _dek_aad(key_id: uuid.UUID) -> bytes:
@@ -159,8 +170,10 @@ class BatchSealer:
     def seal(self, payload: bytes, key: str) -> str:
         self._sealed += 1
         nonce = self._sealed.to_bytes(_NONCE_BYTES, "big")
-        sealed = self._aead.encrypt(nonce, payload, _aad(key))
-        return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+        sealed = self._aead.encrypt(nonce, payload, _AAD_PREFIX + key.encode())
+        # urlsafe base64 without padding (base64.urlsafe_b64encode, one call layer less)
+        text = binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE)
+        return _SEALED_PREFIX + text.rstrip(b"=").decode()
 
 
 @lru_cache(maxsize=256)
@@ -213,13 +226,27 @@ def _open_sealed(data_key: ScenarioDataKey | None, token: str, key: str) -> byte
 
 
 class _Binder:
-    """Column values as the driver wants them, via each column's own bind processor."""
+    """Column values as the driver wants them, via each column's own bind processor.
+
+    The processor is the dialect's implementation's (``dialect_impl``): a decorated type such
+    as ``UtcDateTime`` otherwise skips its impl's dialect processing (SQLite's datetime format).
+    """
 
     def __init__(self, dialect: Dialect) -> None:
         self._procs: dict[str, Callable[[Any], Any] | None] = {
-            name: _TABLE.c[name].type.bind_processor(dialect) for name in _COLUMNS
+            name: _TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _COLUMNS
         }
         self._memo: dict[tuple[str, Hashable], Any] = {}
+        id_type = _TABLE.c["id"].type
+        # A non-native UUID column stores 32 lowercase hex digits (SQLite's CHAR(32)).
+        self.hex_ids = not (getattr(id_type, "native_uuid", False) and dialect.supports_native_uuid)
+
+    def ids(self, count: int) -> list[Any]:
+        """``count`` fresh time-ordered primary keys, bound."""
+        if self.hex_ids:
+            return time_ordered_hex(count)
+        return [self("id", i) for i in time_ordered_ids(count)]
 
     def __call__(self, column: str, value: Any) -> Any:
         proc = self._procs[column]
@@ -276,6 +303,21 @@ def time_ordered_ids(count: int) -> list[uuid.UUID]:
     return out
 
 
+_VARIANT_NIBBLE: Final = "89ab89ab89ab89ab"  # RFC 9562 variant: the nibble's top bits are 10
+
+
+def time_ordered_hex(count: int) -> list[str]:
+    """The same layout as :func:`time_ordered_ids`, as the 32 hex digits a non-native UUID
+    column stores (``uuid.UUID(...).hex``), built without a UUID object per id."""
+    stamp = f"{(time.time_ns() // 1_000_000) & 0xFFFFFFFFFFFF:012x}7"
+    digits = os.urandom(10 * count).hex()
+    out = []
+    for i in range(0, 20 * count, 20):
+        r = digits[i : i + 20]
+        out.append(f"{stamp}{r[1:4]}{_VARIANT_NIBBLE[int(r[4], 16)]}{r[5:20]}")
+    return out
+
+
 class _BatchRows:
     """Turns a batch's records into insert tuples and update parameters."""
 
@@ -289,13 +331,13 @@ class _BatchRows:
         self.binder = binder
         self.sealer = sealer
         self.now = utcnow()
-        classes = field_classes(spec)
-        self.classes = classes
-        self.classes_bound = binder("field_classes", classes)
         self.tenant_bound = binder.memo("collected_by_tenant_id", tenant_id)
         self.now_bound = binder.memo("created_at", self.now)
         self.key_bound = None if sealer is None else binder.memo("data_key_id", sealer.key_id)
         self._retain: dict[tuple[str, datetime], Any] = {}
+        # Bound provenance columns per provenance object: a batch's records share a handful.
+        # Keyed by identity; the records (and so their provenances) outlive the batch.
+        self._provenance: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
 
     def _retain_until(self, source: str, fetched_at: datetime) -> Any:
         found = self._retain.get((source, fetched_at))
@@ -304,44 +346,54 @@ class _BatchRows:
             found = self._retain[(source, fetched_at)] = self.binder.memo("retain_until", value)
         return found
 
+    def _bound(self, p: Provenance) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The provenance's columns before ``record_key`` and after ``data_key_id``, bound."""
+        found = self._provenance.get(id(p))
+        if found is None:
+            b = self.binder
+            snapshot = p.snapshot_taken_at
+            found = self._provenance[id(p)] = (
+                (p.collection_object, p.data_source, p.data_type),
+                (
+                    str(p.collection_channel),
+                    p.collection_object,
+                    p.consent_id,
+                    b.memo("fetched_at", p.fetched_at),
+                    None if snapshot is None else b.memo("snapshot_taken_at", snapshot),
+                    p.schema_version,
+                    p.connector_version,
+                    str(p.origin),
+                    str(p.access),
+                    str(p.volatility),
+                    str(p.shape),
+                    self.tenant_bound,
+                    self._retain_until(p.data_source, p.fetched_at),
+                ),
+            )
+        return found
+
     def payload(self, record: Record, key: str) -> tuple[Any, str | None]:
         encoded = _ENCODER.encode(record.data)
         if self.sealer is not None:
             return None, self.sealer.seal(encoded, key)
         return self.binder("data", msgspec.json.decode(encoded)), None
 
-    def insert_row(self, row_id: uuid.UUID, key: str, record: Record) -> tuple[Any, ...]:
-        p = record.provenance
-        b = self.binder
+    def insert_row(self, row_id: Any, key: str, record: Record) -> tuple[Any, ...]:
+        """The record's values in ``_COLUMNS`` order; ``row_id`` already bound."""
+        head, tail = self._bound(record.provenance)
         data, sealed = self.payload(record, key)
-        snapshot = p.snapshot_taken_at
         return (
-            b("id", row_id),
-            self.now_bound,
-            self.now_bound,
             key,
-            p.collection_object,
-            p.data_source,
-            p.data_type,
+            *head,
             record.key,
             record.content_hash,
             data,
             sealed,
             self.key_bound,
-            self.classes_bound,
-            str(p.collection_channel),
-            p.collection_object,
-            p.consent_id,
-            b.memo("fetched_at", p.fetched_at),
-            None if snapshot is None else b.memo("snapshot_taken_at", snapshot),
-            p.schema_version,
-            p.connector_version,
-            str(p.origin),
-            str(p.access),
-            str(p.volatility),
-            str(p.shape),
-            self.tenant_bound,
-            self._retain_until(p.data_source, p.fetched_at),
+            *tail,
+            row_id,
+            self.now_bound,
+            self.now_bound,
         )
 
     def update_params(
@@ -356,7 +408,6 @@ class _BatchRows:
             "data": None if sealed is not None else msgspec.json.decode(encoded),
             "data_enc": sealed,
             "data_key_id": None if self.sealer is None else self.sealer.key_id,
-            "field_classes": self.classes,
             "collection_channel": str(p.collection_channel),
             "consent_id": p.consent_id,
             "fetched_at": p.fetched_at,
@@ -368,6 +419,48 @@ class _BatchRows:
             "updated_at": self.now,
         }
         return {"b_natural_key": key} | {"b_" + c: values[c] for c in _UPDATABLE}
+
+
+async def _register_schema(
+    session: AsyncSession, dialect: Dialect, data_type: str, spec: StreamSpec
+) -> None:
+    """Record the stream's field classes for its data type and schema version (one statement;
+    a reclassified field rewrites them, an unchanged catalogue leaves the row alone)."""
+    classes = field_classes(spec)
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "data_type": data_type,
+        "schema_version": spec.schema_version,
+        "field_classes": classes,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if dialect.name == "postgresql":
+        stmt: Any = pg_insert(_SCHEMAS).values(values)
+    elif dialect.name == "sqlite":
+        stmt = sqlite_insert(_SCHEMAS).values(values)
+    else:
+        raise RuntimeError(f"no idempotent upsert for {dialect.name}")
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["data_type", "schema_version"],
+            set_={"field_classes": stmt.excluded.field_classes, "updated_at": now},
+            where=_SCHEMAS.c.field_classes != stmt.excluded.field_classes,
+        )
+    )
+
+
+async def stored_field_classes(
+    session: AsyncSession, data_type: str, schema_version: int
+) -> dict[str, str] | None:
+    """The field classes records of ``data_type`` at ``schema_version`` were stored with."""
+    stmt = select(ScenarioRecordSchema.field_classes).where(
+        ScenarioRecordSchema.data_type == data_type,
+        ScenarioRecordSchema.schema_version == schema_version,
+    )
+    found: dict[str, str] | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
 
 
 async def store_records(
@@ -408,11 +501,13 @@ async def store_records(
         return counts
     connection = await session.connection()
     dialect = connection.dialect
+    await _register_schema(session, dialect, latest[keys[0]].provenance.data_type, spec)
     sealer = await BatchSealer.create(session) if is_sealed(spec) else None
-    rows = _BatchRows(_Binder(dialect), spec, tenant_id, sealer)
+    binder = _Binder(dialect)
+    rows = _BatchRows(binder, spec, tenant_id, sealer)
     if fresh:
         sql, order = _insert(dialect)
-        ids = time_ordered_ids(len(fresh))
+        ids = binder.ids(len(fresh))
         for start in range(0, len(fresh), _CHUNK):
             chunk = fresh[start : start + _CHUNK]
             values = [rows.insert_row(ids[start + i], k, latest[k]) for i, k in enumerate(chunk)]

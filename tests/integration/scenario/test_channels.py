@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from connectors import bulk
 from connectors.payroll.simulator import upstream_table as payroll_table
 from connectors.personas import PersonaProfile, persona
 from connectors.tax.simulator import upstream_table as tax_table
@@ -199,9 +200,12 @@ async def test_a_connector_without_push_mode_refuses_pushes(
     assert response.status_code == 409
 
 
+@pytest.mark.parametrize("in_worker", [False, True], ids=["inline", "worker"])
 async def test_a_bulk_file_keeps_only_rows_under_a_named_consent(
-    app: Litestar, client: httpx.AsyncClient
+    app: Litestar, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, in_worker: bool
 ) -> None:
+    # Worker: the file is normalised in the worker process however small (a large file's path).
+    monkeypatch.setattr(bulk, "PARALLEL_FROM_ROWS", 1 if in_worker else 10**9)
     partner, tenant, _member = await member_client(app, ["owner"])
     instance = await _instance(partner, "tax")
     consent = await create_consent(app, tenant, HEALTHY.uscc, every_item("tax"))
@@ -230,3 +234,5 @@ async def test_a_bulk_file_keeps_only_rows_under_a_named_consent(
     assert len(stored) == HEALTHY.months_of_history
     quality = await partner.get(f"/api/v1/connector-instances/{instance}/syncs/{run['id']}/quality")
     assert quality.json()[0]["rejection_reasons"]["no_consent"] == DECLINING.months_of_history
+    assert quality.json()[0]["rows_in"] == len(rows)
+    assert run["records_in"] == HEALTHY.months_of_history

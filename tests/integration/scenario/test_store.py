@@ -9,18 +9,26 @@ import msgspec
 import pytest
 from connectors import tax
 from connectors.bulk import BulkFormat, import_bulk_file
+from connectors.catalog import FieldClass
 from connectors.personas import PersonaProfile, persona
 from connectors.records import Record
 from connectors.tax.schemas import VatReturn
 from connectors.testing import grant_for
 from litestar import Litestar
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, func, select, text, update
 from tests.consent_builders import random_uscc
 
 from puhui.config import Settings
-from puhui.scenario.models import ScenarioDataKey, ScenarioRecord
+from puhui.scenario.models import ScenarioDataKey, ScenarioRecord, ScenarioRecordSchema
 from puhui.scenario.repository import RecordRepository, UpsertCounts
-from puhui.scenario.store import natural_key, record_data, store_records
+from puhui.scenario.store import (
+    field_classes,
+    natural_key,
+    record_data,
+    store_records,
+    stored_field_classes,
+    time_ordered_hex,
+)
 from puhui.security.fieldcrypto import FieldDecryptionError
 from puhui.security.keyring import keyring
 
@@ -186,3 +194,103 @@ def test_natural_keys_join_type_subject_and_key() -> None:
     assert natural_key("tax.vat_returns", HEALTHY.uscc, "F-1") == (
         f"tax.vat_returns|{HEALTHY.uscc}|F-1"
     )
+
+
+async def test_batch_rows_hold_exactly_what_the_orm_writes(app: Litestar) -> None:
+    """Timestamps and ids bound by the batch path are stored as the ORM stores them (SQLite
+    keeps datetimes as text: other text would sort differently in retention's range query)."""
+    prefix = f"bind-{uuid.uuid4().hex[:8]}"
+    async with app.state.db.unit_of_work() as session:
+        await store_records(session, _records(prefix, 1), spec=VAT, tenant_id=None)
+    (batch,) = await _stored(app, prefix)
+    twin = f"{batch.natural_key}-orm"
+    async with app.state.db.unit_of_work() as session:
+        session.add(
+            ScenarioRecord(
+                id=uuid.uuid4(),
+                natural_key=twin,
+                uscc=batch.uscc,
+                data_source=batch.data_source,
+                data_type=batch.data_type,
+                record_key=f"{batch.record_key}-orm",
+                content_hash=batch.content_hash,
+                data={},
+                collection_channel=batch.collection_channel,
+                collection_object=batch.collection_object,
+                consent_id=batch.consent_id,
+                fetched_at=batch.fetched_at,
+                schema_version=batch.schema_version,
+                connector_version=batch.connector_version,
+                origin=batch.origin,
+                access=batch.access,
+                volatility=batch.volatility,
+                shape=batch.shape,
+                retain_until=batch.retain_until,
+                created_at=batch.created_at,
+                updated_at=batch.updated_at,
+            )
+        )
+    columns = "id, fetched_at, retain_until, created_at, updated_at"
+    async with app.state.db.unit_of_work() as session:
+        raw = {
+            row.natural_key: row[1:]
+            for row in await session.execute(
+                text(
+                    f"SELECT natural_key, {columns} FROM scenario_records "  # noqa: S608
+                    "WHERE natural_key IN (:a, :b)"
+                ),
+                {"a": batch.natural_key, "b": twin},
+            )
+        }
+        await session.execute(delete(ScenarioRecord).where(ScenarioRecord.natural_key == twin))
+    by_batch, by_orm = raw[batch.natural_key], raw[twin]
+    assert by_batch[1:] == by_orm[1:]  # timestamps: same values in the same representation
+    assert type(by_batch[0]) is type(by_orm[0])  # ids: same representation
+    assert len(str(by_batch[0])) == len(str(by_orm[0]))
+
+
+def test_time_ordered_hex_ids_are_version_7_uuids_in_order() -> None:
+    ids = time_ordered_hex(500)
+    assert len(set(ids)) == 500
+    parsed = [uuid.UUID(i) for i in ids]
+    assert [p.hex for p in parsed] == ids  # exactly what a CHAR(32) UUID column stores
+    assert {p.version for p in parsed} == {7}
+    assert {p.variant for p in parsed} == {uuid.RFC_4122}
+    assert len({i[:12] for i in ids}) <= 2  # one millisecond stamp (two at a tick's edge)
+
+
+async def test_field_classes_are_kept_once_per_data_type_and_schema_version(
+    app: Litestar,
+) -> None:
+    prefix = f"classes-{uuid.uuid4().hex[:8]}"
+    async with app.state.db.unit_of_work() as session:
+        await store_records(session, _records(prefix, 2), spec=VAT, tenant_id=None)
+        assert await stored_field_classes(session, "tax.vat_returns", VAT.schema_version) == (
+            field_classes(VAT)
+        )
+    # The catalogue reclassifies a field: the next batch records the new classes.
+    reclassified = msgspec.structs.replace(
+        VAT,
+        fields=tuple(
+            msgspec.structs.replace(f, classification=FieldClass.C3)
+            if f.name == "vat_payable_fen"
+            else f
+            for f in VAT.fields
+        ),
+    )
+    async with app.state.db.unit_of_work() as session:
+        await store_records(session, _records(f"{prefix}-b", 2), spec=reclassified, tenant_id=None)
+        stored = await stored_field_classes(session, "tax.vat_returns", VAT.schema_version)
+    assert stored == field_classes(reclassified)
+    assert stored is not None
+    assert stored["vat_payable_fen"] == "C3"
+    async with app.state.db.unit_of_work() as session:  # and back, for the other tests
+        await store_records(session, _records(f"{prefix}-c", 1), spec=VAT, tenant_id=None)
+        count = (
+            await session.execute(
+                select(func.count())
+                .select_from(ScenarioRecordSchema)
+                .where(ScenarioRecordSchema.data_type == "tax.vat_returns")
+            )
+        ).scalar_one()
+    assert count == 1

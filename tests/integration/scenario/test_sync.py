@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from tests.builders import member_client
 from tests.scenario_builders import CONNECTORS, create_consent, every_item
 
+from puhui.scenario.hosted import hosted_connector
 from puhui.scenario.models import ConnectorInstance, ScenarioRecord, SyncCursor
 from puhui.scenario.sandbox import sandbox_config
+from puhui.scenario.store import field_classes, stored_field_classes
 from puhui.tenancy.models import TenantKind
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +27,13 @@ async def _records(app: Litestar, uscc: str, source: str) -> list[ScenarioRecord
             ScenarioRecord.uscc == uscc, ScenarioRecord.data_source == source
         )
         return list((await session.execute(stmt)).scalars())
+
+
+async def _field_classes(
+    app: Litestar, schemas: set[tuple[str, int]]
+) -> dict[tuple[str, int], dict[str, str] | None]:
+    async with app.state.db.unit_of_work() as session:
+        return {s: await stored_field_classes(session, *s) for s in schemas}
 
 
 async def _create_instance(
@@ -118,7 +127,11 @@ async def test_every_persona_syncs_with_provenance_and_reruns_add_nothing(
             assert record.collection_object == p.uscc
             assert record.data_type.startswith(f"{connector}.")
             assert record.schema_version >= 1
-            assert record.field_classes
+        # 6.2.2: the data-element classes of every stored record's fields, once per schema.
+        classes = await _field_classes(app, {(r.data_type, r.schema_version) for r in stored})
+        for (data_type, _version), found in classes.items():
+            stream = data_type.split(".", 1)[1]
+            assert found == field_classes(hosted_connector(connector).binding(stream).spec)
         # A rerun from the stored cursor fetches nothing new and duplicates nothing.
         again = (await partner.post(url, json={"consent_id": str(consent.id)})).json()
         assert again["outcome"] == "succeeded"
