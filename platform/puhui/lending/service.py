@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 import msgspec
@@ -14,11 +14,21 @@ from puhui.lending.models import LoanProduct
 from puhui.lending.products import ProductSpec
 from puhui.lending.repository import ProductRepository
 from puhui.risk.inputs import StoredFeatures, stored_features
-from puhui.scenario.featurestore import latest_features
+from puhui.scenario.featurestore import latest_features, latest_values_many
 
-__all__ = ["FeatureLookup", "ProductCatalogue", "scenario_features", "spec_of"]
+__all__ = [
+    "FeatureLookup",
+    "FeatureLookupMany",
+    "ProductCatalogue",
+    "scenario_features",
+    "scenario_features_many",
+    "spec_of",
+]
 
 FeatureLookup = Callable[[AsyncSession, str], Awaitable[StoredFeatures | None]]
+FeatureLookupMany = Callable[
+    [AsyncSession, Iterable[str]], Awaitable[dict[str, StoredFeatures | None]]
+]
 
 
 def spec_of(row: LoanProduct) -> ProductSpec:
@@ -32,6 +42,29 @@ async def scenario_features(session: AsyncSession, uscc: str) -> StoredFeatures 
         return None
     values = {name: feature.value for name, feature in found.values.items()}
     return stored_features(values, found.staleness_by_source, utcnow())
+
+
+async def scenario_features_many(
+    session: AsyncSession, usccs: Iterable[str]
+) -> dict[str, StoredFeatures | None]:
+    """:func:`scenario_features` for many enterprises at once (a batch job's read).
+
+    Every requested USCC is a key; its value is what the single lookup would return.
+    """
+    found = await latest_values_many(session, usccs)
+    now = utcnow()
+    # What stored_features makes of them, without its checks per value: the store decodes
+    # every value to int, Decimal, str or None, which it keeps as they are (tests hold the two
+    # lookups equal), and every staleness to a timedelta.
+    return {
+        uscc: StoredFeatures(
+            values=features.values,
+            as_of_by_source={s: now - age for s, age in features.staleness_by_source.items()},
+        )
+        if features.values
+        else None
+        for uscc, features in found.items()
+    }
 
 
 class ProductCatalogue:

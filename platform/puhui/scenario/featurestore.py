@@ -6,23 +6,33 @@ inputs (JR/T 0269 6.3.2 d: a decision made on last-good data says so).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, cast
 
 import msgspec
 from connectors.canonical import EnterpriseDataset
 from connectors.features import FeatureResult, compute_features
 from connectors.scenario import ScenarioConnector
+from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from puhui.clock import utcnow
 from puhui.scenario.models import FeatureRow
 from puhui.scenario.repository import FeatureRepository, RecordRepository
 from puhui.scenario.store import record_data
 
-__all__ = ["FeatureSet", "StoredFeature", "latest_features", "refresh_features"]
+__all__ = [
+    "FeatureSet",
+    "FeatureValues",
+    "StoredFeature",
+    "latest_features",
+    "latest_features_many",
+    "latest_values_many",
+    "refresh_features",
+]
 
 
 class StoredFeature(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +55,15 @@ class FeatureSet(msgspec.Struct, frozen=True, kw_only=True):
     uscc: str
     values: Mapping[str, StoredFeature]
     staleness_by_source: Mapping[str, timedelta]
+
+
+class FeatureValues(msgspec.Struct, frozen=True, kw_only=True):
+    """What a decision reads of a :class:`FeatureSet`: each feature's value and, per source,
+    how old the data behind it is (the same figures, without the per-feature provenance)."""
+
+    uscc: str
+    values: dict[str, int | Decimal | str | None]
+    staleness_by_source: dict[str, timedelta]
 
 
 def _encode(value: FeatureResult) -> tuple[str, str | None]:
@@ -153,3 +172,132 @@ async def latest_features(session: AsyncSession, uscc: str) -> FeatureSet:
         values={r.name: _stored(r) for r in rows},
         staleness_by_source={s: max(timedelta(0), now - t) for s, t in sorted(oldest.items())},
     )
+
+
+_FEATURES: Final = cast(Table, FeatureRow.__table__)
+# Enterprises per statement: the IN list's bound parameters stay far below every SQLite build's
+# limit (999 on old ones), and a batch job's few hundred loans are one statement.
+_IN_CHUNK: Final = 500
+# Rows ordered as the single read orders them (by name), enterprise by enterprise; version last
+# so the rare name stored in two versions resolves the same way every time (the newest).
+_ALL_COLUMNS: Final = (
+    select(
+        _FEATURES.c.uscc, _FEATURES.c.name, _FEATURES.c.version, _FEATURES.c.data_source,
+        _FEATURES.c.value_kind, _FEATURES.c.value_text, _FEATURES.c.as_of,
+        _FEATURES.c.computed_at, _FEATURES.c.data_as_of, _FEATURES.c.reason,
+        _FEATURES.c.source_records,
+    )
+    .where(_FEATURES.c.uscc.in_(bindparam("usccs", expanding=True)))
+    .order_by(_FEATURES.c.uscc, _FEATURES.c.name, _FEATURES.c.version)
+)  # fmt: skip
+# ``data_as_of`` comes back as the driver gives it (a datetime on PostgreSQL, fixed-width ISO
+# text on SQLite, ordered alike): only each source's oldest is converted, not every row's.
+_VALUE_COLUMNS: Final = (
+    select(
+        _FEATURES.c.uscc, _FEATURES.c.name, _FEATURES.c.data_source, _FEATURES.c.value_kind,
+        _FEATURES.c.value_text, type_coerce(_FEATURES.c.data_as_of, NullType()),
+    )
+    .where(_FEATURES.c.uscc.in_(bindparam("usccs", expanding=True)))
+    .order_by(_FEATURES.c.uscc, _FEATURES.c.name, _FEATURES.c.version)
+)  # fmt: skip
+
+
+def _chunks(usccs: Iterable[str]) -> list[list[str]]:
+    distinct = list(dict.fromkeys(usccs))
+    return [distinct[i : i + _IN_CHUNK] for i in range(0, len(distinct), _IN_CHUNK)]
+
+
+def _staleness(oldest: Mapping[str, datetime], now: datetime) -> dict[str, timedelta]:
+    return {s: max(timedelta(0), now - t) for s, t in sorted(oldest.items())}
+
+
+async def latest_features_many(
+    session: AsyncSession, usccs: Iterable[str]
+) -> dict[str, FeatureSet]:
+    """:func:`latest_features` for many enterprises in one statement per 500 of them.
+
+    Every requested USCC gets a set (an empty one when the store holds nothing for it), read
+    as the single read reads it: by enterprise only, from any tenant, staleness at one instant.
+    """
+    found: dict[str, list[StoredFeature]] = {}
+    oldest: dict[str, dict[str, datetime]] = {}
+    wanted = _chunks(usccs)
+    for chunk in wanted:
+        for found_row in await session.execute(_ALL_COLUMNS, {"usccs": chunk}):
+            (uscc, name, version, source, kind, text, as_of, computed_at, data_as_of, reason,
+             records) = found_row  # fmt: skip
+            found.setdefault(uscc, []).append(
+                StoredFeature(
+                    name=name, version=version, data_source=source, value=_decode(kind, text),
+                    as_of=as_of, computed_at=computed_at, data_as_of=data_as_of, reason=reason,
+                    source_records=tuple(records),
+                )
+            )  # fmt: skip
+            ages = oldest.setdefault(uscc, {})
+            seen = ages.get(source)
+            if seen is None or data_as_of < seen:
+                ages[source] = data_as_of
+    now = utcnow()
+    return {
+        uscc: FeatureSet(
+            uscc=uscc,
+            values={f.name: f for f in found.get(uscc, ())},
+            staleness_by_source=_staleness(oldest.get(uscc, {}), now),
+        )
+        for chunk in wanted
+        for uscc in chunk
+    }
+
+
+async def latest_values_many(
+    session: AsyncSession, usccs: Iterable[str]
+) -> dict[str, FeatureValues]:
+    """The values and staleness of :func:`latest_features_many`, without the provenance.
+
+    What a batch of decisions needs (``puhui.lending.service.scenario_features_many``): the
+    same rows and figures, but only the columns a decision reads, and no object per feature.
+    """
+    values: dict[str, dict[str, int | Decimal | str | None]] = {}
+    oldest: dict[str, dict[str, Any]] = {}  # per source, the driver's value of the oldest
+    wanted = _chunks(usccs)
+    mine: dict[str, int | Decimal | str | None] = {}
+    ages: dict[str, Any] = {}
+    for chunk in wanted:
+        current = None
+        rows = (await session.execute(_VALUE_COLUMNS, {"usccs": chunk})).all()
+        for uscc, name, source, kind, text, data_as_of in rows:
+            if uscc != current:  # rows come enterprise by enterprise
+                current = uscc
+                mine = values[uscc] = {}
+                ages = oldest[uscc] = {}
+            # _decode, inline: this loop runs once per feature of every loan in a batch job
+            if text is None or kind == "none":
+                mine[name] = None
+            elif kind == "int":
+                mine[name] = int(text)
+            elif kind == "decimal":
+                mine[name] = Decimal(text)
+            else:
+                mine[name] = text
+            seen = ages.get(source)
+            if seen is None or data_as_of < seen:
+                ages[source] = data_as_of
+    dialect = (await session.connection()).dialect
+    column_type = _FEATURES.c.data_as_of.type.dialect_impl(dialect)
+    to_datetime = column_type.result_processor(dialect, None)
+    now = utcnow()
+    return {
+        uscc: FeatureValues(
+            uscc=uscc,
+            values=values.get(uscc, {}),
+            staleness_by_source=_staleness(
+                {
+                    source: cast(datetime, raw if to_datetime is None else to_datetime(raw))
+                    for source, raw in oldest.get(uscc, {}).items()
+                },
+                now,
+            ),
+        )
+        for chunk in wanted
+        for uscc in chunk
+    }

@@ -10,7 +10,7 @@ stopped and a finished run repeated writes nothing new.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +29,7 @@ from puhui.clock import utcnow
 from puhui.db.session import SessionFactory, tenant_bypass
 from puhui.errors import NotFound
 from puhui.lending.products import to_decision_product
-from puhui.lending.service import ProductCatalogue
+from puhui.lending.service import ProductCatalogue, scenario_features, scenario_features_many
 from puhui.risk.decision import (
     DecisionInputs,
     DecisionRecord,
@@ -52,6 +52,7 @@ from puhui.servicing.models import BatchCheckpoint, Loan, LoanStatus, RenewalOff
 __all__ = [
     "JOB",
     "OfferKind",
+    "PrefetchingRenewalInputs",
     "RenewalCandidate",
     "RenewalInputs",
     "RenewalPolicy",
@@ -64,6 +65,9 @@ __all__ = [
 
 JOB: Final = "renewal_pre_assessment"
 FeaturesReader = Callable[[AsyncSession, str], Awaitable[StoredFeatures | None]]
+ManyFeaturesReader = Callable[
+    [AsyncSession, Iterable[str]], Awaitable[Mapping[str, StoredFeatures | None]]
+]
 ProductSource = Callable[[AsyncSession, "RenewalCandidate"], Awaitable[Product]]
 LIMIT_RAISE_RATIO: Final = Decimal("1.2")  # a limit this much above the loan earns a raise offer
 EXTENSION_MONTHS: Final = 6
@@ -99,6 +103,16 @@ class RenewalInputs(Protocol):
     async def inputs_for(
         self, session: AsyncSession, loan: RenewalCandidate, at: datetime
     ) -> tuple[DecisionInputs, FraudContext] | None: ...
+
+
+class PrefetchingRenewalInputs(RenewalInputs, Protocol):
+    """Inputs that read a whole batch's data at once. ``run_renewals`` calls ``prefetch`` with
+    the batch's loans still to assess, in the batch's session, before their ``inputs_for``;
+    implementations without it are asked loan by loan."""
+
+    async def prefetch(
+        self, session: AsyncSession, loans: Sequence[RenewalCandidate], at: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +281,10 @@ async def run_renewals(
     considered = skipped = batches = 0
     products: dict[tuple[str, int], Product] = {}
     withdrawn: set[tuple[str, int]] = set()
+    prefetch = cast(
+        "Callable[[AsyncSession, Sequence[RenewalCandidate], datetime], Awaitable[None]] | None",
+        getattr(inputs, "prefetch", None),
+    )
     async with sessions.unit_of_work() as session:
         checkpoint = await _checkpoint(session, key)
         resumed_from = checkpoint.cursor
@@ -295,10 +313,11 @@ async def run_renewals(
                 )
                 offers: list[dict[str, object]] = []
                 now = utcnow()  # one timestamp and one decision context for the whole batch
-                for loan in loans:
-                    considered += 1
-                    if loan.id in existing:
-                        continue
+                considered += len(loans)
+                todo = [loan for loan in loans if loan.id not in existing]
+                if prefetch is not None and todo:
+                    await prefetch(session, todo, at)  # one read for the batch's borrowers
+                for loan in todo:
                     gathered = await inputs.inputs_for(session, loan, at)
                     product_key = (loan.product_code, loan.term_months)
                     if gathered is None or product_key in withdrawn:
@@ -354,15 +373,41 @@ class ScenarioRenewalInputs:
     Features are read with ``read_features`` (``puhui.lending.service.scenario_features``) and
     mapped by ``puhui.risk.inputs``, the one mapping the original decision used; the loan's own
     arrears and class are facts the bank already holds.
+
+    A batch's features are read at once by ``read_many`` (for the store's own reader,
+    ``scenario_features_many``: one statement per batch instead of one per loan, the same
+    values). A custom ``read_features`` without its batch counterpart is read loan by loan.
     """
 
-    def __init__(self, read_features: FeaturesReader) -> None:
+    def __init__(
+        self,
+        read_features: FeaturesReader = scenario_features,
+        read_many: ManyFeaturesReader | None = None,
+    ) -> None:
         self._read = read_features
+        if read_many is None and read_features is scenario_features:
+            read_many = scenario_features_many
+        self._read_many = read_many
+        # The last prefetched batch, valid only in the session (transaction) that read it.
+        self._batch_session: AsyncSession | None = None
+        self._batch: Mapping[str, StoredFeatures | None] = {}
+
+    async def prefetch(
+        self, session: AsyncSession, loans: Sequence[RenewalCandidate], at: datetime
+    ) -> None:
+        self._batch_session, self._batch = None, {}
+        if self._read_many is not None:
+            self._batch = await self._read_many(session, [loan.enterprise_uscc for loan in loans])
+            self._batch_session = session
 
     async def inputs_for(
         self, session: AsyncSession, loan: RenewalCandidate, at: datetime
     ) -> tuple[DecisionInputs, FraudContext] | None:
-        features = await self._read(session, loan.enterprise_uscc)
+        uscc = loan.enterprise_uscc
+        if session is self._batch_session and uscc in self._batch:
+            features = self._batch[uscc]
+        else:
+            features = await self._read(session, uscc)
         if features is None or not features.values:
             return None
         facts = msgspec.structs.replace(

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from litestar import Litestar
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from tests.builders import member_client
 from tests.lending_builders import create_products, lending_ready, new_uscc, store_features
 from tests.servicing_builders import CoreBankServer, active_sandbox_loan
 
-from puhui.clock import utcnow
+from puhui.clock import FrozenClock, set_clock, utcnow
 from puhui.db.session import tenant_bypass
 from puhui.lending.service import scenario_features
+from puhui.risk.inputs import StoredFeatures
 from puhui.risk.registry import SANDBOX_LIMIT_POLICY, ModelRegistry, RuleSetRegistry
 from puhui.servicing.models import RenewalOffer
 from puhui.servicing.renewal import (
     _MATURING,
+    RenewalCandidate,
     RenewalPolicy,
     ScenarioRenewalInputs,
     run_renewals,
@@ -118,3 +122,103 @@ async def test_batches_walk_the_loans_by_primary_key_on_sqlite(
         plan
     )
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_batch_feature_reads_decide_as_the_per_loan_reads(
+    app: Litestar, client: httpx.AsyncClient, corebank: CoreBankServer
+) -> None:
+    """The run's one read per batch (``prefetch``) gives every loan the offer, amount, grade and
+    decision record the per-loan read gives it, missing data included."""
+    await lending_ready(app)
+    product = (await create_products(app, ["sandbox"]))[0]
+    _, tenant, _ = await member_client(app, ("owner",))
+    grades = ["A", "B", "M", "D", None]
+    loans = []
+    for i, grade in enumerate([*grades, "A"]):
+        uscc = new_uscc()
+        if i < len(grades):  # the last borrower has no features at all
+            features = dict(FEATURES)
+            features["tax.credit_grade"] = grade
+            features["tax.declared_revenue_12m_fen"] = 150_000_000 * (i + 1)
+            features["utilities.arrears_count"] = i % 3
+            await store_features(app, uscc, features, data_as_of=utcnow() - timedelta(days=i))
+        loans.append(
+            await active_sandbox_loan(
+                app, tenant, corebank.url, enterprise_uscc=uscc, product_code=product.code,
+                term_months=6, start_date=date(2027, 2, 3),
+            )
+        )  # fmt: skip
+    sessions = app.state.db
+    async with sessions.unit_of_work() as session:
+        policy = RenewalPolicy(
+            ruleset=await RuleSetRegistry(session).in_force(utcnow()),
+            scorer=await ModelRegistry(session).active_scorer(),
+            limit_policy=SANDBOX_LIMIT_POLICY,
+        )
+    batched = ScenarioRenewalInputs(scenario_features)
+    per_loan_reads: list[str] = []
+
+    async def read_one(session: AsyncSession, uscc: str) -> StoredFeatures | None:
+        per_loan_reads.append(uscc)
+        return await scenario_features(session, uscc)
+
+    one_by_one = ScenarioRenewalInputs(read_one)  # no batch counterpart: read loan by loan
+    key = f"batch-{tenant.id.hex[:12]}"
+    frozen = FrozenClock(utcnow())
+    previous = set_clock(frozen)
+    try:
+        runs = [
+            await run_renewals(
+                sessions, inputs, policy, as_of=date(2027, 7, 20), days_before=30,
+                run_key=f"{key}-{label}", batch=4,
+            )
+            for label, inputs in (("batch", batched), ("single", one_by_one))
+        ]  # fmt: skip
+    finally:
+        set_clock(previous)
+    assert runs[0].offers == runs[1].offers
+    assert runs[0].skipped_no_data == runs[1].skipped_no_data
+    mine = {loan.enterprise_uscc for loan in loans}
+    assert mine <= set(per_loan_reads)  # the per-loan run really read loan by loan
+    async with sessions.unit_of_work() as session:
+        with tenant_bypass(session, "test"):
+            offers = (
+                await session.scalars(
+                    select(RenewalOffer).where(
+                        RenewalOffer.run_key.in_([f"{key}-batch", f"{key}-single"])
+                    )
+                )
+            ).all()
+    by_run: dict[str, dict[object, tuple[object, ...]]] = {}
+    for o in offers:
+        if o.loan_id in {loan.id for loan in loans}:
+            by_run.setdefault(o.run_key, {})[o.loan_id] = (
+                o.kind, o.amount, o.annual_rate, o.term_months, o.grade, o.decision_hash, o.reasons,
+            )  # fmt: skip
+    assert len(by_run[f"{key}-batch"]) == len(loans) - 1  # the borrower without data is skipped
+    assert by_run[f"{key}-batch"] == by_run[f"{key}-single"]
+    assert len({v[5] for v in by_run[f"{key}-batch"].values()}) == len(loans) - 1
+    assert len({v[4] for v in by_run[f"{key}-batch"].values()}) > 1  # the borrowers differ
+
+
+async def test_prefetched_features_serve_only_their_batch(app: Litestar) -> None:
+    """Outside the session that prefetched them, features are read afresh, never from a cache."""
+    uscc = new_uscc()
+    await store_features(app, uscc, dict(FEATURES))
+    inputs = ScenarioRenewalInputs()
+    candidate = RenewalCandidate(
+        uuid.uuid4(), uuid.uuid4(), uscc, "P", 6, 100_000_00, 0, "normal", 100_000_00, 0
+    )
+    at = utcnow()
+    async with app.state.db.unit_of_work() as session:
+        await inputs.prefetch(session, [candidate], at)
+        prefetched = await inputs.inputs_for(session, candidate, at)
+    changed = dict(FEATURES)
+    changed["tax.credit_grade"] = "D"
+    await store_features(app, uscc, changed)
+    async with app.state.db.unit_of_work() as session:
+        fresh = await inputs.inputs_for(session, candidate, at)
+    assert prefetched is not None
+    assert fresh is not None
+    assert prefetched[0].facts.tax_credit_grade == "A"
+    assert fresh[0].facts.tax_credit_grade == "D"
