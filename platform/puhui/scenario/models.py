@@ -222,9 +222,16 @@ class FeatureRow(Base):
     """The latest value of one versioned feature for one enterprise, with its inputs' age."""
 
     __tablename__ = "scenario_features"
-    __table_args__ = (UniqueConstraint("uscc", "name", "version"),)
+    __table_args__ = (
+        UniqueConstraint("uscc", "name", "version"),
+        # Batch reads (featurestore.latest_values_many) are answered from this index alone.
+        Index(
+            "ix_scenario_features_lookup",
+            "uscc", "name", "version", "data_source", "value_kind", "value_text", "data_as_of",
+        ),
+    )  # fmt: skip
 
-    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    uscc: Mapped[str] = mapped_column(String(18))
     data_source: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(Integer)
