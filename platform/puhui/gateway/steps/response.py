@@ -39,7 +39,6 @@ __all__ = [
     "header_value",
     "raw_headers",
     "replace_headers",
-    "set_header",
 ]
 
 
@@ -200,11 +199,6 @@ def header_value(raw: list[tuple[bytes, bytes]], name: bytes) -> str:
         if key.lower() == name:
             return value.decode("latin-1")
     return ""
-
-
-def set_header(raw: list[tuple[bytes, bytes]], name: bytes, value: str) -> None:
-    """Replace every `name` header (lower-case bytes) with one holding `value`."""
-    replace_headers(raw, {name: value.encode("latin-1")})
 
 
 def replace_headers(raw: list[tuple[bytes, bytes]], values: Mapping[bytes, bytes]) -> None:
