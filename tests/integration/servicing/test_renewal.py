@@ -17,7 +17,7 @@ from tests.lending_builders import create_products, lending_ready, new_uscc, sto
 from tests.servicing_builders import CoreBankServer, active_sandbox_loan
 
 from puhui.clock import FrozenClock, set_clock, utcnow
-from puhui.db.session import tenant_bypass
+from puhui.db.session import SessionFactory, tenant_bypass
 from puhui.lending.service import scenario_features
 from puhui.risk.inputs import StoredFeatures
 from puhui.risk.registry import SANDBOX_LIMIT_POLICY, ModelRegistry, RuleSetRegistry
@@ -47,6 +47,16 @@ FEATURES: dict[str, int | Decimal | str | None] = {
 }
 
 
+async def _sandbox_policy(sessions: SessionFactory) -> RenewalPolicy:
+    """The rule set and model in force, with the sandbox limit policy."""
+    async with sessions.unit_of_work() as session:
+        return RenewalPolicy(
+            ruleset=await RuleSetRegistry(session).in_force(utcnow()),
+            scorer=await ModelRegistry(session).active_scorer(),
+            limit_policy=SANDBOX_LIMIT_POLICY,
+        )
+
+
 async def test_renewal_run_resumes_and_is_safe_to_repeat(
     app: Litestar, client: httpx.AsyncClient, corebank: CoreBankServer
 ) -> None:
@@ -69,12 +79,7 @@ async def test_renewal_run_resumes_and_is_safe_to_repeat(
             )
         )
     sessions = app.state.db
-    async with sessions.unit_of_work() as session:
-        policy = RenewalPolicy(
-            ruleset=await RuleSetRegistry(session).in_force(utcnow()),
-            scorer=await ModelRegistry(session).active_scorer(),
-            limit_policy=SANDBOX_LIMIT_POLICY,
-        )
+    policy = await _sandbox_policy(sessions)
     inputs = ScenarioRenewalInputs(scenario_features)
     key = f"test-{tenant.id.hex[:12]}"
     run = dict(as_of=date(2027, 7, 20), days_before=30, run_key=key, batch=2)
@@ -149,12 +154,7 @@ async def test_batch_feature_reads_decide_as_the_per_loan_reads(
             )
         )  # fmt: skip
     sessions = app.state.db
-    async with sessions.unit_of_work() as session:
-        policy = RenewalPolicy(
-            ruleset=await RuleSetRegistry(session).in_force(utcnow()),
-            scorer=await ModelRegistry(session).active_scorer(),
-            limit_policy=SANDBOX_LIMIT_POLICY,
-        )
+    policy = await _sandbox_policy(sessions)
     batched = ScenarioRenewalInputs(scenario_features)
     per_loan_reads: list[str] = []
 
