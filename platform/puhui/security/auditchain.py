@@ -22,6 +22,7 @@ __all__ = [
     "canonical",
     "genesis_hash",
     "link_hash",
+    "link_hash_of",
     "seal",
     "verify_chain",
 ]
@@ -30,8 +31,12 @@ _GENESIS_DOMAIN: Final = b"puhui-audit-genesis:"
 _ENCODER: Final = msgspec.json.Encoder(order="sorted")
 
 
-def canonical(record: Mapping[str, Any]) -> bytes:
-    """Deterministic JSON: keys sorted at every level, no whitespace, UTF-8."""
+def canonical(record: Mapping[str, Any] | msgspec.Struct) -> bytes:
+    """Deterministic JSON: keys sorted at every level, no whitespace, UTF-8.
+
+    A Struct encodes exactly as the dict of its fields would: `order="sorted"` sorts struct
+    fields by name too (the audit writer builds its records as one, skipping the dict).
+    """
     return _ENCODER.encode(record)
 
 
@@ -42,7 +47,12 @@ def genesis_hash(day: date) -> str:
 
 def link_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
     """SHA-256 hex over the previous hash and the canonical record."""
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(record)).hexdigest()
+    return link_hash_of(prev_hash, canonical(record))
+
+
+def link_hash_of(prev_hash: str, canonical_record: bytes) -> str:
+    """`link_hash` of a record already in canonical form (`canonical(record)`)."""
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical_record).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
