@@ -187,7 +187,18 @@ def _member(text: str, pos: int) -> tuple[Member, int]:
 
 
 def parse_dictionary(text: str) -> dict[str, Member]:
-    """Parse an RFC 8941 dictionary strictly; raises StructuredFieldError on any deviation."""
+    """Parse an RFC 8941 dictionary strictly; raises StructuredFieldError on any deviation.
+
+    One byte sequence (Signature, Content-Digest) takes an exact fast path; anything else, valid
+    or not, goes to the full parser, which decides. (Signature-Input has its own fast path in
+    `_verify`, whose cached items never leave this module.)
+    """
+    members = _fast_byte_sequence(text)
+    return members if members is not None else _parse_generic(text)
+
+
+def _parse_generic(text: str) -> dict[str, Member]:
+    """The full RFC 8941 dictionary parser (the subset RFC 9421 uses)."""
     text = text.strip(" ")
     result: dict[str, Member] = {}
     pos, n = 0, len(text)
@@ -210,6 +221,71 @@ def parse_dictionary(text: str) -> dict[str, Member]:
             raise StructuredFieldError("invalid dictionary separator")
         pos = sep.end()
     return result
+
+
+# Fast paths for the shapes of nearly every signed request. Each accepts only the canonical
+# serialisation of its shape (no optional spaces, no escapes, no leading zeros, no duplicate
+# parameters), builds exactly what `_parse_generic` builds, and returns None for anything else so
+# the full parser decides. A differential test (test_httpsig_fastpath.py) holds them to that.
+
+# A plain sf-string: printable ASCII without `"` and `\`, so it needs no escapes.
+_PLAIN_STRING: Final = r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"'
+_FAST_INNER_LIST: Final = re.compile(
+    r"([a-z*][a-z0-9_\-.*]*)=\("  # 1 label
+    rf"((?:{_PLAIN_STRING}(?: {_PLAIN_STRING})*)?)\)"  # 2 component names, one space apart
+    # 3 parameters: canonical integers (no sign, no leading zero, at most 15 digits) or strings
+    rf"((?:;[a-z*][a-z0-9_\-.*]*=(?:0|[1-9][0-9]{{0,14}}|{_PLAIN_STRING}))*)"
+)
+# Splits parameters already validated by _FAST_INNER_LIST: each `;key=value` unit ends at its
+# last digit (before `;` or the end) or its closing quote, so scanning from the start meets
+# exactly those units in order.
+_FAST_PARAM: Final = re.compile(r';([a-z*][a-z0-9_\-.*]*)=(?:([0-9]+)|"([^"]*)")')
+_FAST_NAME: Final = re.compile(r'"([^"]*)"')
+_FAST_BYTES: Final = re.compile(r"([a-z*][a-z0-9_\-.*]*)=:([A-Za-z0-9+/]*={0,2}):")
+_CACHED_NAMES_MAX_CHARS: Final = 512  # longer component lists are parsed, not cached
+
+
+def _fast_inner_list(text: str) -> tuple[str, InnerList, str] | None:
+    """One `label=("name" ...);param=value...` member, as (label, member, member text).
+
+    The member text is then exactly `serialize_item(member)` (it is canonical), which spares
+    serialising `@signature-params` again when the signature base is built.
+    """
+    m = _FAST_INNER_LIST.fullmatch(text)
+    if m is None:
+        return None
+    label, names, params_text = m.groups()
+    params: Params = {}
+    for key, digits, string in _FAST_PARAM.findall(params_text):
+        if key in params:
+            return None  # a repeated parameter: the generic parser's last-wins rule decides
+        params[key] = int(digits) if digits else string
+    items = _plain_items(names) if len(names) <= _CACHED_NAMES_MAX_CHARS else _items_of(names)
+    return label, InnerList(items, params), text[len(label) + 1 :]
+
+
+def _items_of(names: str) -> tuple[Item, ...]:
+    return tuple([Item(name, {}) for name in _FAST_NAME.findall(names)])
+
+
+# Keyed by the exact text of the component list, which alone determines the items; nothing from
+# `created`, `nonce` or the signature is in the key or the value. The items are shared between
+# parses, like the results of `_covered`, so they are used only inside `_verify`, which never
+# mutates them nor hands them out.
+_plain_items: Final = functools.lru_cache(maxsize=256)(_items_of)
+
+
+def _fast_byte_sequence(text: str) -> dict[str, Member] | None:
+    """One `label=:base64:` member without parameters (Signature, Content-Digest)."""
+    m = _FAST_BYTES.fullmatch(text)
+    if m is None:
+        return None
+    try:
+        # What base64.b64decode(validate=True) does, without its wrapper: the text is ASCII.
+        value = binascii.a2b_base64(m.group(2), strict_mode=True)
+    except binascii.Error:
+        return None  # the generic parser raises its own error for this
+    return {m.group(1): Item(value, {})}
 
 
 def _serialize_bare(value: BareItem) -> str:
@@ -319,6 +395,7 @@ _JWK_ALG: Final = {
     "PS512": "rsa-pss-sha512",
 }
 _PSS_SHA512: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
+_ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())  # holds only the hash choice: safe to share
 _MIN_HMAC_KEY: Final = 32
 _EC_KEYS: Final = (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)
 _PRIVATE_KEYS: Final = (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)
@@ -379,7 +456,7 @@ class SignatureKey:
         if isinstance(m, ed25519.Ed25519PrivateKey):
             return m.sign(base)
         if isinstance(m, ec.EllipticCurvePrivateKey):
-            r, s = decode_dss_signature(m.sign(base, ec.ECDSA(hashes.SHA256())))
+            r, s = decode_dss_signature(m.sign(base, _ECDSA_SHA256))
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 9421 3.3.4: raw r||s
         if isinstance(m, rsa.RSAPrivateKey):
             return m.sign(base, _PSS_SHA512, hashes.SHA512())
@@ -400,7 +477,7 @@ class SignatureKey:
                 der = encode_dss_signature(
                     int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
                 )
-                m.verify(der, base, ec.ECDSA(hashes.SHA256()))
+                m.verify(der, base, _ECDSA_SHA256)
             elif isinstance(m, rsa.RSAPublicKey):
                 m.verify(signature, base, _PSS_SHA512, hashes.SHA512())
             else:
@@ -748,9 +825,17 @@ def _verify(
     raw_signature = view.headers.get("signature")
     if not raw_input or not raw_signature:
         raise SignatureMissing("no Signature-Input / Signature header")
+    # The usual single signature takes the fast path, whose member text is also the canonical
+    # `@signature-params` value; anything else goes to the full parser.
+    fast_input = _fast_inner_list(raw_input)
     try:
-        inputs = parse_dictionary(raw_input)
-        signatures = parse_dictionary(raw_signature)
+        if fast_input is not None:
+            inputs: dict[str, Member] = {fast_input[0]: fast_input[1]}
+        else:
+            inputs = _parse_generic(raw_input)
+        signatures = _fast_byte_sequence(raw_signature)
+        if signatures is None:
+            signatures = _parse_generic(raw_signature)
     except StructuredFieldError as exc:
         raise SignatureInvalid("malformed signature header") from exc
 
@@ -784,7 +869,12 @@ def _verify(
         raise SignatureInvalid("`created` parameter missing or not an integer")
     if expires is not None and type(expires) is not int:
         raise SignatureInvalid("`expires` parameter is not an integer")
-    nonce, keyid, alg, tag = (params.get(k) for k in ("nonce", "keyid", "alg", "tag"))
+    nonce, keyid, alg, tag = (
+        params.get("nonce"),
+        params.get("keyid"),
+        params.get("alg"),
+        params.get("tag"),
+    )
     for value in (nonce, keyid, alg, tag):
         if value is not None and (not isinstance(value, str) or isinstance(value, Token)):
             raise SignatureInvalid("signature parameter of the wrong type")
@@ -808,12 +898,16 @@ def _verify(
     if alg is not None and alg != key.alg:  # RFC 9421 3.2 step 6: alg must agree with the key
         raise SignatureInvalid("`alg` parameter does not match the key")
 
+    if fast_input is not None and sig_params is fast_input[1]:
+        params_line = fast_input[2]  # canonical: equal to serialising it again
+    else:
+        params_line = f"({' '.join(idents)}){_serialize_params(params)}"
     base = _base(
         sig_params.items,
         idents,
         view,
         _view(request) if request is not None else None,
-        f"({' '.join(idents)}){_serialize_params(params)}",
+        params_line,
     )
     if not key.verify(base, signature_member.value):
         raise SignatureInvalid("signature does not verify")
