@@ -7,19 +7,20 @@ key (`cnf.jkt`) and every request carries a fresh, single-use proof signed by th
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import hmac
 import re
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from puhui.clock import utcnow
-from puhui.oauth.jwt_tokens import CompactJWS, parse_compact_jws, verify_jws_signature
+from puhui.oauth.jwt_tokens import CompactJWS, parse_compact_jws, signature_check
 from puhui.oauth.keys import (
     PRIVATE_JWK_MEMBERS,
     InvalidJWK,
@@ -54,6 +55,7 @@ _NONCE_MAC_BYTES: Final = 16
 _DEFAULT_PORTS: Final[Mapping[str, int]] = {"http": 80, "https": 443}
 _PERCENT_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
 class DPoPError(Exception):
@@ -89,7 +91,8 @@ class DPoPBindingMismatch(DPoPError):
 
 
 def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # base64.urlsafe_b64encode without its Python wrapper (once per request, for `ath`)
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -192,6 +195,10 @@ class DPoPNonces:
         return any(hmac.compare_digest(mac, self._mac(s, slot_bytes)) for s in self._secrets)
 
 
+_CheckedHeader = tuple[str, Callable[[bytes, bytes], bool]]
+"""A proof header that passed the checks: key thumbprint, signature check for its alg."""
+
+
 @dataclass(frozen=True, slots=True)
 class DPoPProof:
     """A verified proof: the key's thumbprint `jkt` is what tokens are bound to."""
@@ -230,9 +237,10 @@ class DPoPVerifier:
         self._max_age = max_age
         self._clock_skew = clock_skew
         self._keys = PublicKeyCache(key_cache_size)
-        # A client's proofs share one JOSE header (typ, alg, jwk) byte for byte: its checks and
-        # key are kept per raw header segment (bounded, least recent out).
-        self._headers: OrderedDict[bytes, tuple[str, str, PublicKey]] = OrderedDict()
+        # A client's proofs share one JOSE header (typ, alg, jwk) byte for byte: its checks,
+        # key, thumbprint and prepared signature check are kept per raw header segment
+        # (bounded, least recent out). The key is public; every proof's signature is checked.
+        self._headers: OrderedDict[bytes, _CheckedHeader] = OrderedDict()
         self._headers_max = key_cache_size
 
     def _public_key(self, jwk: Mapping[str, Any], alg: str) -> tuple[str, PublicKey]:
@@ -258,8 +266,8 @@ class DPoPVerifier:
             jws = parse_compact_jws(proof)
         except ValueError as exc:
             raise InvalidDPoPProof("DPoP proof is not a well-formed JWT") from exc
-        alg, jkt, key = self._checked_header(jws)
-        if not verify_jws_signature(jws, alg, key):
+        jkt, signature_valid = self._checked_header(jws)
+        if not signature_valid(jws.signing_input, jws.signature):
             raise InvalidDPoPProof("DPoP proof signature is invalid")
         try:
             claims = jws.claims()
@@ -287,9 +295,10 @@ class DPoPVerifier:
             nonce=nonce,
         )
 
-    def _checked_header(self, jws: CompactJWS) -> tuple[str, str, PublicKey]:
-        """The proof header's alg, key thumbprint and key, after the RFC 9449 4.3 header checks
-        (remembered per raw header: the checks depend on nothing else)."""
+    def _checked_header(self, jws: CompactJWS) -> _CheckedHeader:
+        """The proof key's thumbprint and signature check (for the header's pinned alg), after
+        the RFC 9449 4.3 header checks (remembered per raw header: they depend on nothing else).
+        """
         segment = jws.signing_input.partition(b".")[0]
         cached = self._headers.get(segment)
         if cached is not None:
@@ -307,7 +316,7 @@ class DPoPVerifier:
         if not isinstance(jwk, dict):
             raise InvalidDPoPProof("jwk header is missing")
         jkt, key = self._public_key(jwk, alg)
-        checked = self._headers[segment] = (alg, jkt, key)
+        checked = self._headers[segment] = (jkt, signature_check(alg, key))
         if len(self._headers) > self._headers_max:
             self._headers.popitem(last=False)
         return checked
@@ -315,7 +324,8 @@ class DPoPVerifier:
     def _check_claims(
         self, claims: Mapping[str, Any], *, method: str, uri: str, now: datetime
     ) -> datetime:
-        jti, htm, htu, iat = (claims.get(name) for name in ("jti", "htm", "htu", "iat"))
+        get = claims.get
+        jti, htm, htu, iat = get("jti"), get("htm"), get("htu"), get("iat")
         if not isinstance(jti, str) or not 0 < len(jti) <= _MAX_JTI_LENGTH:
             raise InvalidDPoPProof("jti is missing")
         if not isinstance(htm, str) or htm != method:

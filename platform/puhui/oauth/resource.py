@@ -8,6 +8,7 @@ RFC 9457 problems with the RFC 6750 / RFC 9449 `WWW-Authenticate` challenge.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -110,7 +111,9 @@ def _proof_refused(reason: str) -> ProblemError:
 
 
 def _dpop_headers(scope: Mapping[str, Any]) -> list[str]:
-    return [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"dpop"]
+    return [
+        v.decode("latin-1") for k, v in scope["headers"] if len(k) == 4 and k.lower() == b"dpop"
+    ]
 
 
 async def _check_proof(
@@ -129,8 +132,11 @@ async def _check_proof(
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
-    if value is None:
-        return None
+    return None if value is None else _parse_uuid(value)
+
+
+@functools.lru_cache(maxsize=4096)  # the same tenant (and consent) ids on every call; immutable
+def _parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:

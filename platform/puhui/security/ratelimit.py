@@ -166,6 +166,34 @@ def _decide(
     )
 
 
+def _admitted(
+    plan: RatePlan, windows: _Windows, tokens: float, day_used: int, month_used: int
+) -> Decision:
+    """`_decide(..., allowed=True)` without its lists and lambdas: the limit with the fewest
+    calls left, then the soonest reset, the earlier one on a tie (as `min` picks)."""
+    name, remaining, reset = (
+        "burst",
+        int(tokens),
+        math.ceil((plan.burst - tokens) / plan.per_second),
+    )
+    if plan.daily_quota is not None:
+        left = max(0, plan.daily_quota - day_used)
+        if left < remaining or (left == remaining and windows.day_reset < reset):
+            name, remaining, reset = "daily", left, windows.day_reset
+    if plan.monthly_quota is not None:
+        left = max(0, plan.monthly_quota - month_used)
+        if left < remaining or (left == remaining and windows.month_reset < reset):
+            name, remaining, reset = "monthly", left, windows.month_reset
+    return Decision(
+        allowed=True,
+        remaining=remaining,
+        reset_seconds=reset,
+        retry_after=0,
+        policy_header=plan.policy_header,
+        ratelimit_header=f'"{name}";r={remaining};t={reset}',
+    )
+
+
 def _validate_cost(plan: RatePlan, cost: int) -> None:
     if not 1 <= cost <= plan.burst:
         raise ValueError("cost must be between 1 and the plan's burst")
@@ -232,16 +260,42 @@ class MemoryRateLimiter:
     async def check_all(self, checks: Sequence[tuple[str, RatePlan]], cost: int = 1) -> Decision:
         """Charge each limit in turn (one clock reading), stopping at the first refusal.
 
-        The same answer as `_tightest` over `check_now` per key, with one `Decision` built
-        instead of one per key: this runs on every client call.
+        The same answer and the same state as `_tightest` over `check_now` per key (tested
+        against it), in one pass: `_charge` is inlined, and on the admitting path one
+        `Decision` is built for the tightest limit alone. This runs on every client call.
         """
         now = utcnow().timestamp()
         windows = _windows(now)
+        day, month = windows.day, windows.month
+        states = self._state
         tightest: tuple[RatePlan, float, int, int] | None = None
         least = 0
         for key, plan in checks:
-            allowed, tokens, day_used, month_used = self._charge(key, plan, cost, now, windows)
-            if not allowed:
+            # --- _charge(key, plan, cost, now, windows), inlined -------------------------
+            burst = plan.burst
+            if not 1 <= cost <= burst:
+                raise ValueError("cost must be between 1 and the plan's burst")
+            state = states.get(key)
+            if state is None:
+                state = states[key] = [float(burst), now, day, 0, month, 0]
+            elapsed = now - state[1]
+            tokens = state[0] + (elapsed if elapsed > 0.0 else 0.0) * plan.per_second
+            if tokens > burst:
+                tokens = float(burst)
+            if state[2] != day:
+                state[2], state[3] = day, 0
+            if state[4] != month:
+                state[4], state[5] = month, 0
+            day_used, month_used = int(state[3]), int(state[5])
+            daily, monthly = plan.daily_quota, plan.monthly_quota
+            if not (
+                tokens >= cost
+                and (daily is None or day_used + cost <= daily)
+                and (monthly is None or month_used + cost <= monthly)
+            ):
+                state[0] = tokens
+                if now > state[1]:
+                    state[1] = now
                 return _decide(
                     plan,
                     windows,
@@ -251,25 +305,24 @@ class MemoryRateLimiter:
                     day_used=day_used,
                     month_used=month_used,
                 )
+            tokens -= cost
+            day_used += cost
+            month_used += cost
+            state[0], state[3], state[5] = tokens, day_used, month_used
+            if now > state[1]:
+                state[1] = now
+            # --- the fewest calls left so far (ties: the earlier limit) ------------------
             remaining = int(tokens)
-            if plan.daily_quota is not None:
-                remaining = min(remaining, max(0, plan.daily_quota - day_used))
-            if plan.monthly_quota is not None:
-                remaining = min(remaining, max(0, plan.monthly_quota - month_used))
+            if daily is not None and daily - day_used < remaining:
+                remaining = max(0, daily - day_used)
+            if monthly is not None and monthly - month_used < remaining:
+                remaining = max(0, monthly - month_used)
             if tightest is None or remaining < least:
                 tightest, least = (plan, tokens, day_used, month_used), remaining
         if tightest is None:
             raise ValueError("no limits to check")
         plan, tokens, day_used, month_used = tightest
-        return _decide(
-            plan,
-            windows,
-            allowed=True,
-            tokens=tokens,
-            cost=cost,
-            day_used=day_used,
-            month_used=month_used,
-        )
+        return _admitted(plan, windows, tokens, day_used, month_used)
 
 
 # One script, one round trip: bucket refill + quota checks + consumption happen atomically,

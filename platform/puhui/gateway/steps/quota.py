@@ -59,6 +59,21 @@ def _refuse(decision: Decision) -> ProblemError:
     return ProblemError(problem=kind, headers=headers)
 
 
+_KEYS_MAX: Final = 10_000
+_keys: dict[tuple[str, uuid.UUID, str], tuple[str, str, str]] = {}
+
+
+def _limit_keys(client_id: str, tenant_id: uuid.UUID, api_id: str) -> tuple[str, str, str]:
+    """The client, tenant and per-API limiter keys, formatted once per caller and API."""
+    ids = (client_id, tenant_id, api_id)
+    keys = _keys.get(ids)
+    if keys is None:
+        if len(_keys) >= _KEYS_MAX:
+            _keys.clear()
+        keys = _keys[ids] = (f"c:{client_id}", f"t:{tenant_id}", f"a:{client_id}:{api_id}")
+    return keys
+
+
 async def admit(
     limiter: RateLimiter,
     spec: ApiSpec,
@@ -67,12 +82,9 @@ async def admit(
     client_id: str,
 ) -> Decision:
     """Charge one call to the client, its tenant and the API; the tightest decision is returned."""
+    client_key, tenant_key, api_key = _limit_keys(client_id, tenant_id, spec.api_id)
     decision = await limiter.check_all(
-        (
-            (f"c:{client_id}", plan.client),
-            (f"t:{tenant_id}", plan.tenant),
-            (f"a:{client_id}:{spec.api_id}", plan.per_api),
-        )
+        ((client_key, plan.client), (tenant_key, plan.tenant), (api_key, plan.per_api))
     )
     if not decision.allowed:
         raise _refuse(decision)
