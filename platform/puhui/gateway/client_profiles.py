@@ -27,6 +27,7 @@ from puhui.security.keyring import keyring
 __all__ = ["ClientProfile", "ClientProfiles", "signing_secret_aad"]
 
 _HMAC_ALG: Final = "hmac-sha256"
+_MAX_IP_VERDICTS: Final = 256  # distinct source addresses remembered per profile version
 
 
 def signing_secret_aad(client_row_id: uuid.UUID) -> bytes:
@@ -46,10 +47,33 @@ class ClientProfile:
     rate_plan: str
     ip_allowlist: IpAllowList | None  # None: no rule registered (sandbox clients only)
     keys: Mapping[str, SignatureKey] = field(repr=False)
+    # The allow-list's verdict per exact address string. A profile is immutable and replaced
+    # when the client's row changes, so a verdict lives no longer than the rule it came from.
+    _ip_verdicts: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def signature_key(self, keyid: str) -> SignatureKey | None:
         """The client's key under `keyid`: a JWK `kid`, or the client id for its HMAC secret."""
         return self.keys.get(keyid)
+
+    def permits_ip(self, address: str) -> bool:
+        """Whether the allow-list admits `address` (True when no rule is registered); an
+        address that does not parse is refused."""
+        rule = self.ip_allowlist
+        if rule is None:
+            return True
+        verdicts = self._ip_verdicts
+        verdict = verdicts.get(address)
+        if verdict is None:
+            try:
+                verdict = rule.permits(address)
+            except ValueError:
+                verdict = False
+            if len(verdicts) >= _MAX_IP_VERDICTS:
+                verdicts.clear()
+            verdicts[address] = verdict
+        return verdict
 
 
 def _profile(row: OAuthClient) -> ClientProfile:

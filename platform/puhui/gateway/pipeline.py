@@ -193,7 +193,8 @@ class GatewayPipeline(ASGIMiddleware):
         # 9. scope + consent: the consent's current state on every call
         await enforce_consent(scope, spec, subject)
 
-        # 10. handler; 11-13 (masking, response signature, audit) as the response leaves
+        # 10. handler; 11-13 (masking, response signature, audit) and 14 (X-Request-ID, and the
+        # security headers the handler did not set) as the response leaves
         respond = ResponseSteps(
             send,
             controls,
@@ -203,21 +204,22 @@ class GatewayPipeline(ASGIMiddleware):
             decision=decision,
             signed_request=signed_request,
             verified=verified,
+            defaults=_SECURITY_HEADERS,
         )
+        respond.headers[b"x-request-id"] = request_id.encode("latin-1")
+        if scope["method"] != "OPTIONS":
+            await next_app(scope, receive, respond.send)
+            return
 
-        # 14. response headers
-        async def send_with_headers(message: Message) -> None:
+        async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start":
                 raw = raw_headers(message)
-                present = {name.lower() for name, _ in raw}
-                respond.headers[b"x-request-id"] = request_id.encode("latin-1")
-                raw.extend(pair for pair in _SECURITY_HEADERS if pair[0] not in present)
-                if scope["method"] == "OPTIONS" and b"allow" in present:
+                if any(name.lower() == b"allow" for name, _ in raw):
                     allow = _allowed_methods(scope, header_value(raw, b"allow"))
                     respond.headers[b"allow"] = allow.encode("latin-1")
             await respond.send(message)
 
-        await next_app(scope, receive, send_with_headers)
+        await next_app(scope, receive, send_with_allow)
 
 
 def _allowed_methods(scope: HTTPScope, generated: str) -> str:

@@ -21,18 +21,26 @@ _REVEALING_STAFF: Final = frozenset({"operator", "risk_officer", "auditor"})
 _KINDS: Final = frozenset(kind.value for kind in FieldKind)
 _ALL_KINDS: Final = frozenset(FieldKind)
 _MEMBER_KINDS: Final = frozenset({FieldKind.EMAIL, FieldKind.NAME})
+_CLEAR_KINDS: Final = _ALL_KINDS - {FieldKind.SECRET}  # every kind a reveal can show in clear
 _decode = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
 
 
-_compiled: dict[str, ClassificationMap | None] = {}
+# Per API id: the compiled map and whether it redacts a C3 field (then no caller sees the body
+# unmasked, so it is always decoded).
+_compiled: dict[str, tuple[ClassificationMap | None, bool]] = {}
 
 
 def classification_of(spec: ApiSpec) -> ClassificationMap | None:
     """The route's declared fields as a compiled map (once per API id); an unknown C2 kind is
     masked as an address (keeps little), C3 is redacted whole."""
-    if spec.api_id in _compiled:
-        return _compiled[spec.api_id]
+    return _masking_plan(spec)[0]
+
+
+def _masking_plan(spec: ApiSpec) -> tuple[ClassificationMap | None, bool]:
+    plan = _compiled.get(spec.api_id)
+    if plan is not None:
+        return plan
     paths: dict[str, FieldKind] = {}
     for path, (field_class, kind) in spec.fields.items():
         if field_class == "C1":
@@ -42,8 +50,9 @@ def classification_of(spec: ApiSpec) -> ClassificationMap | None:
         else:
             paths[path] = FieldKind(kind) if kind in _KINDS else FieldKind.ADDRESS
     compiled = ClassificationMap(paths=paths) if paths else None
-    _compiled[spec.api_id] = compiled
-    return compiled
+    plan = (compiled, compiled is not None and _has_secret(compiled))
+    _compiled[spec.api_id] = plan
+    return plan
 
 
 def reveals(subject: AuthSubject | None) -> frozenset[FieldKind]:
@@ -68,11 +77,11 @@ def reveals(subject: AuthSubject | None) -> frozenset[FieldKind]:
 
 def mask_response(spec: ApiSpec, subject: AuthSubject | None, body: bytes) -> bytes:
     """The masked JSON body (unchanged bytes when nothing needed masking or it is not JSON)."""
-    classification = classification_of(spec)
+    classification, has_secret = _masking_plan(spec)
     if classification is None or not body:
         return body
     reveal = reveals(subject)
-    if reveal >= _ALL_KINDS - {FieldKind.SECRET} and not _has_secret(classification):
+    if not has_secret and reveal >= _CLEAR_KINDS:
         return body
     try:
         document = _decode.decode(body)

@@ -62,12 +62,17 @@ class GatewayCall:
 
 
 class ResponseSteps:
-    """The send callable the handler's response goes through (steps 11, 12, 13)."""
+    """The send callable the handler's response goes through (steps 11, 12, 13, 14).
+
+    `defaults` are headers added when the handler did not set them (the security headers of
+    step 14); `headers` replace any the handler set. The final header list is built once, just
+    before the response start is sent."""
 
     __slots__ = (
         "_call",
         "_controls",
         "_decision",
+        "_defaults",
         "_method",
         "_send",
         "_signed_request",
@@ -89,6 +94,7 @@ class ResponseSteps:
         decision: Decision | None = None,
         signed_request: HttpRequest | None = None,
         verified: VerifiedSignature | None = None,
+        defaults: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
         self._send = send
         self._controls = controls
@@ -98,6 +104,7 @@ class ResponseSteps:
         self._decision = decision
         self._signed_request = signed_request
         self._verified = verified
+        self._defaults = defaults
         self._start: HTTPResponseStartEvent | None = None
         self._status = 200
         # Header values that replace any the handler set (lower-case names), applied in one
@@ -107,22 +114,23 @@ class ResponseSteps:
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
-            if self._decision is not None:
-                self.headers[b"ratelimit-policy"] = self._decision.policy_header.encode("latin-1")
-                self.headers[b"ratelimit"] = self._decision.ratelimit_header.encode("latin-1")
+            decision = self._decision
+            if decision is not None:
+                self.headers[b"ratelimit-policy"] = decision.policy_header.encode("latin-1")
+                self.headers[b"ratelimit"] = decision.ratelimit_header.encode("latin-1")
             self._start = cast("HTTPResponseStartEvent", message)
             return
         if kind != "http.response.body":
             await self._send(message)
             return
-        more = bool(message.get("more_body", False))
+        more = message.get("more_body", False)
         start, self._start = self._start, None
         if start is not None and not more:
             await self._complete(start, cast("bytes", message.get("body", b"")))
             return
         if start is not None:  # a streamed response: headers go now, the record before the end
             self._call.responded = True
-            replace_headers(raw_headers(start), self.headers)
+            self._finish_headers(start, self.headers)
             await self._send(start)
             self._status = int(start["status"])
         if not more:
@@ -131,26 +139,31 @@ class ResponseSteps:
 
     async def _complete(self, start: HTTPResponseStartEvent, body: bytes) -> None:
         spec = self._call.spec
-        status = int(start["status"])
-        raw = raw_headers(start)
-        replace = self.headers
-        if spec is not None:
-            # 11. response masking
-            if spec.fields and header_value(raw, b"content-type").startswith("application/json"):
-                body = mask_response(spec, self._subject, body)
-            # 12. response signature (A2, client calls)
-            if (
+        if spec is None:
+            self._finish_headers(start, self.headers)
+        else:
+            status = int(start["status"])
+            replace = self.headers
+            sign = (
                 spec.level == "A2"
                 and self._verified is not None
                 and self._signed_request is not None
-            ):
+            )
+            content_type = (
+                header_value(raw_headers(start), b"content-type") if spec.fields or sign else ""
+            )
+            # 11. response masking (only routes that declare classified fields)
+            if spec.fields and content_type.startswith("application/json"):
+                body = mask_response(spec, self._subject, body)
+            # 12. response signature (A2, client calls)
+            if sign:
                 added = sign_response(
                     self._controls.response_keys,
                     status,
-                    header_value(raw, b"content-type") or None,
+                    content_type or None,
                     body,
-                    self._signed_request,
-                    self._verified,
+                    cast("HttpRequest", self._signed_request),
+                    cast("VerifiedSignature", self._verified),
                 )
                 for name, value in added.items():
                     replace[name.encode("latin-1")] = value.encode("latin-1")
@@ -160,12 +173,32 @@ class ResponseSteps:
                 await self._audit(status)
             except AuditWriteFailed:
                 start, body = _audit_unavailable(start, self._call.request_id)
-                raw = raw_headers(start)
-                replace = {}
-        replace_headers(raw, replace)
+            else:
+                self._finish_headers(start, replace)
         self._call.responded = True
         await self._send(start)
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _finish_headers(self, start: HTTPResponseStartEvent, replace: dict[bytes, bytes]) -> None:
+        """The handler's headers less those replaced, the defaults it did not set, then the
+        replacements (in that order), built in one pass."""
+        raw = raw_headers(start)
+        defaults = self._defaults
+        if not defaults:
+            replace_headers(raw, replace)
+            return
+        present: set[bytes] = set()
+        final: list[tuple[bytes, bytes]] = []
+        for pair in raw:
+            name = pair[0].lower()
+            present.add(name)
+            if name not in replace:
+                final.append(pair)
+        for pair in defaults:  # (names compared as `replace_headers` after an append would)
+            if pair[0] not in present and pair[0].lower() not in replace:
+                final.append(pair)
+        final.extend(replace.items())
+        raw[:] = final  # in place, as `replace_headers` does
 
     async def _audit(self, status: int) -> None:
         spec = self._call.spec
