@@ -10,6 +10,7 @@ run() { echo "==> $*"; "$PY" "$@"; }
 
 run bench/gateway.py
 run bench/gateway.py --cpu
+run bench/gateway.py --skip-audit-commit  # ablation: what the durable audit commit costs
 run bench/oauth.py
 run bench/oauth_primitives.py
 run bench/consent_enforce.py

@@ -3,6 +3,7 @@
 One run, one server (uvicorn, 2 workers, loopback), identical settings for all scenarios; the
 load comes from this separate process over raw HTTP/1.1 keep-alive connections with every request
 pre-built (tokens, DPoP proofs, RFC 9421 signatures), so the client's own signing is not timed.
+The scenarios take turns in rounds (default 4), so drift in the machine's speed hits them alike.
 (a), (b) and (c) are the same endpoint (a GET answering the same JSON), declared differently:
 (a) = no catalogue entry: the gateway's request id and headers only.
 (b) = A1: bearer JWT (verified-token cache), HMAC-SHA256 signature, nonce, rate limit + quota,
@@ -24,6 +25,7 @@ out the HTTP server's own cost per request, which (a), (b) and (c) pay alike.
 
     .venv/bin/python bench/gateway.py [--quick] [--requests N] [--concurrency C] [--redis-url URL]
     .venv/bin/python bench/gateway.py --cpu [--quick] [--requests N] [--concurrency C]
+    .venv/bin/python bench/gateway.py --skip-audit-commit   # ablation: what the audit commit costs
 """
 
 from __future__ import annotations
@@ -361,12 +363,38 @@ async def _drive(port: int, requests: list[bytes], concurrency: int) -> dict[str
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        "latencies": latencies,
         "requests": len(latencies),
         "seconds": round(elapsed, 3),
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+def _combined(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scenario's rounds as one figure: all its requests over all its seconds."""
+    latencies = sorted(x for r in rounds for x in r["latencies"])
+    requests = len(latencies)
+    seconds = sum(r["seconds"] for r in rounds)
+    statuses: dict[str, int] = {}
+    for r in rounds:
+        for status, count in r["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    server_cpu = sum(r["server_cpu"] for r in rounds)
+    load_cpu = sum(r["load_cpu"] for r in rounds)
+    return {
+        "requests": requests,
+        "rounds": len(rounds),
+        "seconds": round(seconds, 3),
+        "rps": round(requests / seconds, 1),
+        "rps_by_round": [r["rps"] for r in rounds],
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(requests * 0.99) - 1] * 1000, 2),
+        "statuses": dict(sorted(statuses.items())),
+        "server_cpu_us": round(server_cpu / requests * 1e6, 1),
+        "total_cpu_us": round((server_cpu + load_cpu) / requests * 1e6, 1),
     }
 
 
@@ -673,9 +701,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=None, help="timed requests per scenario")
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns each scenario takes (requests split evenly)"
+    )
     parser.add_argument("--redis-url", default=None, help="shared nonces/limits (scale mode)")
     parser.add_argument(
         "--cpu", action="store_true", help="CPU per request and per stage, in-process"
+    )
+    parser.add_argument(
+        "--skip-audit-commit",
+        action="store_true",
+        help="ablation, never a result: audit batches are resolved without being written, to "
+        "show what the durable audit commit costs (written to gateway-skip-audit-commit.json)",
     )
     args = parser.parse_args()
     if args.cpu:
@@ -699,7 +736,10 @@ def main() -> None:
                 "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(args.workers), "--log-level", "warning", "--no-access-log",
             ],
-            env={**os.environ, **env, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}"},
+            env={
+                **os.environ, **env, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+                "PUHUI_BENCH_SKIP_AUDIT_COMMIT": "1" if args.skip_audit_commit else "0",
+            },
         )  # fmt: skip
         try:
             _wait_until_up(port, time.time() + 60)
@@ -709,16 +749,21 @@ def main() -> None:
                 ("c_a2_pipeline", a2_requests),
                 ("d_a2_with_body", a2_body_requests),
             ]
-            results: dict[str, Any] = {}
-            for name, build in scenarios:
+            # The machine's speed drifts (a shared VM): the scenarios take turns in rounds, so
+            # each ratio compares figures taken side by side, not minutes apart.
+            for _name, build in scenarios:
                 asyncio.run(_drive(port, build(warmup, port, seed), args.concurrency))
-                requests = build(n, port, seed)
-                server_before, own_before = _server_cpu(server.pid), time.process_time()
-                results[name] = asyncio.run(_drive(port, requests, args.concurrency))
-                server_cpu = _server_cpu(server.pid) - server_before
-                load_cpu = time.process_time() - own_before
-                results[name]["server_cpu_us"] = round(server_cpu / n * 1e6, 1)
-                results[name]["total_cpu_us"] = round((server_cpu + load_cpu) / n * 1e6, 1)
+            per_round = max(1, n // args.rounds)
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in scenarios}
+            for _ in range(args.rounds):
+                for name, build in scenarios:
+                    requests = build(per_round, port, seed)
+                    server_before, own_before = _server_cpu(server.pid), time.process_time()
+                    run = asyncio.run(_drive(port, requests, args.concurrency))
+                    run["server_cpu"] = _server_cpu(server.pid) - server_before
+                    run["load_cpu"] = time.process_time() - own_before
+                    runs[name].append(run)
+            results: dict[str, Any] = {name: _combined(rounds) for name, rounds in runs.items()}
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -745,7 +790,10 @@ def main() -> None:
             "ceiling_ratio_with_free_pipeline": round(base_cpu / (base_cpu + floor), 3),
         }
     report = {
-        "benchmark": "gateway",
+        "benchmark": "gateway-skip-audit-commit" if args.skip_audit_commit else "gateway",
+        "ablation": "audit batches resolved without being written"
+        if args.skip_audit_commit
+        else None,
         "quick": args.quick,
         "requests": n,
         "concurrency": args.concurrency,
@@ -768,6 +816,8 @@ def main() -> None:
             f"{r['total_cpu_us']:>12.0f}{cpu_ratio:>11.2f}  {r['statuses']}"
         )
     print("CPU µs/req: server processes + this load generator, per request (load-independent)")
+    if args.skip_audit_commit:
+        print("ABLATION: audit batches were resolved without being written (not a result)")
     print(
         f"\n{'target analysis (CPU µs per call)':<34}{'allowed':>9}{'added':>8}{'crypto':>8}"
         f"{'rest':>8}{'rest ok':>9}{'ceiling':>9}"
@@ -785,7 +835,9 @@ def main() -> None:
         "everything but the cryptography free"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
+    suffix = ("-skip-audit-commit" if args.skip_audit_commit else "") + (
+        "-quick" if args.quick else ""
+    )
     path = RESULTS.with_name(f"gateway{suffix}.json")
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written {path.relative_to(ROOT)}")

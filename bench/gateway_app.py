@@ -2,10 +2,15 @@
 
 Never imported by the platform; uvicorn loads it with `--factory gateway_app:create_bench_app`
 from bench/gateway.py. The routes run through the same GatewayPipeline as every API.
+
+With `PUHUI_BENCH_SKIP_AUDIT_COMMIT=1` (bench/gateway.py --skip-audit-commit, an ablation that
+is never a result) the audit writer resolves each batch without writing it, so the run shows
+what the durable audit commit costs per call; everything else runs as always.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ from litestar.handlers import HTTPRouteHandler  # noqa: E402
 from litestar.params import JSONBody  # noqa: E402
 
 from puhui.app import create_app  # noqa: E402
+from puhui.audit.writer import AuditWriter  # noqa: E402
 from puhui.gateway.catalogue import Level, declare  # noqa: E402
 from puhui.gateway.steps import quota  # noqa: E402
 from puhui.gateway.steps.quota import TenantPlan  # noqa: E402
@@ -75,8 +81,14 @@ async def a2_with_body(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return {"accepted": True, "amount_fen": data.get("amount_fen")}
 
 
+async def _skip_commit(_writer: AuditWriter, _rows: list[dict[str, Any]], *, sweep: bool) -> bool:
+    return False  # the batch's futures resolve as if committed; nothing is written
+
+
 def create_bench_app() -> Litestar:
     quota.RATE_PLANS[BENCH_PLAN] = TenantPlan(BENCH_PLAN, _ROOMY, _ROOMY, _ROOMY)
+    if os.environ.get("PUHUI_BENCH_SKIP_AUDIT_COMMIT") == "1":
+        AuditWriter._flush = _skip_commit  # type: ignore[method-assign]
     app = create_app()
     for handler in (BARE, A1, A2, a2_with_body):
         app.register(handler)
