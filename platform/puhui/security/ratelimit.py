@@ -261,41 +261,16 @@ class MemoryRateLimiter:
         """Charge each limit in turn (one clock reading), stopping at the first refusal.
 
         The same answer and the same state as `_tightest` over `check_now` per key (tested
-        against it), in one pass: `_charge` is inlined, and on the admitting path one
-        `Decision` is built for the tightest limit alone. This runs on every client call.
+        against it), in one pass: on the admitting path one `Decision` is built, for the
+        tightest limit alone. This runs on every client call.
         """
         now = utcnow().timestamp()
         windows = _windows(now)
-        day, month = windows.day, windows.month
-        states = self._state
         tightest: tuple[RatePlan, float, int, int] | None = None
         least = 0
         for key, plan in checks:
-            # --- _charge(key, plan, cost, now, windows), inlined -------------------------
-            burst = plan.burst
-            if not 1 <= cost <= burst:
-                raise ValueError("cost must be between 1 and the plan's burst")
-            state = states.get(key)
-            if state is None:
-                state = states[key] = [float(burst), now, day, 0, month, 0]
-            elapsed = now - state[1]
-            tokens = state[0] + (elapsed if elapsed > 0.0 else 0.0) * plan.per_second
-            if tokens > burst:
-                tokens = float(burst)
-            if state[2] != day:
-                state[2], state[3] = day, 0
-            if state[4] != month:
-                state[4], state[5] = month, 0
-            day_used, month_used = int(state[3]), int(state[5])
-            daily, monthly = plan.daily_quota, plan.monthly_quota
-            if not (
-                tokens >= cost
-                and (daily is None or day_used + cost <= daily)
-                and (monthly is None or month_used + cost <= monthly)
-            ):
-                state[0] = tokens
-                if now > state[1]:
-                    state[1] = now
+            allowed, tokens, day_used, month_used = self._charge(key, plan, cost, now, windows)
+            if not allowed:
                 return _decide(
                     plan,
                     windows,
@@ -305,13 +280,8 @@ class MemoryRateLimiter:
                     day_used=day_used,
                     month_used=month_used,
                 )
-            tokens -= cost
-            day_used += cost
-            month_used += cost
-            state[0], state[3], state[5] = tokens, day_used, month_used
-            if now > state[1]:
-                state[1] = now
-            # --- the fewest calls left so far (ties: the earlier limit) ------------------
+            daily, monthly = plan.daily_quota, plan.monthly_quota
+            # the fewest calls left so far (ties: the earlier limit)
             remaining = int(tokens)
             if daily is not None and daily - day_used < remaining:
                 remaining = max(0, daily - day_used)
