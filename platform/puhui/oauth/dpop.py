@@ -262,17 +262,7 @@ class DPoPVerifier:
     ) -> DPoPProof:
         """Verify `proof` for this request; pass `access_token` on resource calls (checks `ath`)."""
         now = utcnow()
-        try:
-            jws = parse_compact_jws(proof)
-        except ValueError as exc:
-            raise InvalidDPoPProof("DPoP proof is not a well-formed JWT") from exc
-        jkt, signature_valid = self._checked_header(jws)
-        if not signature_valid(jws.signing_input, jws.signature):
-            raise InvalidDPoPProof("DPoP proof signature is invalid")
-        try:
-            claims = jws.claims()
-        except ValueError as exc:
-            raise InvalidDPoPProof("DPoP proof payload is not a JSON object") from exc
+        jws, jkt, claims = self._signed_content(proof)
         issued_at = self._check_claims(claims, method=method, uri=uri, now=now)
         if access_token is not None:
             ath = claims.get("ath")
@@ -294,6 +284,22 @@ class DPoPVerifier:
             issued_at=issued_at,
             nonce=nonce,
         )
+
+    def _signed_content(self, proof: str) -> tuple[CompactJWS, str, dict[str, Any]]:
+        """The proof parsed, its header checked and its signature verified: (the JWS, its key's
+        thumbprint, its claims). What follows in `verify` binds it to the request."""
+        try:
+            jws = parse_compact_jws(proof)
+        except ValueError as exc:
+            raise InvalidDPoPProof("DPoP proof is not a well-formed JWT") from exc
+        jkt, signature_valid = self._checked_header(jws)
+        if not signature_valid(jws.signing_input, jws.signature):
+            raise InvalidDPoPProof("DPoP proof signature is invalid")
+        try:
+            claims = jws.claims()
+        except ValueError as exc:
+            raise InvalidDPoPProof("DPoP proof payload is not a JSON object") from exc
+        return jws, jkt, claims
 
     def _checked_header(self, jws: CompactJWS) -> _CheckedHeader:
         """The proof key's thumbprint and signature check (for the header's pinned alg), after

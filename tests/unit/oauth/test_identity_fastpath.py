@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -28,12 +27,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, get_default_algorithms
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock, set_clock
 from puhui.oauth import resource
 from puhui.oauth.dpop import (
     DPOP_TYP,
     DPoPError,
-    DPoPProof,
     DPoPVerifier,
     InvalidDPoPProof,
     confirm_binding,
@@ -104,13 +102,10 @@ def ref_access_token_hash(access_token: str) -> str:
 
 
 class ReferenceVerifier(DPoPVerifier):
-    """`DPoPVerifier.verify` as it was: PyJWT signatures, json.loads, no header cache (the
-    unchanged claim checks are shared)."""
+    """`DPoPVerifier` with its signed content read as it was: PyJWT signatures, json.loads, no
+    header cache. The request-binding checks after it did not change and are shared."""
 
-    async def verify(
-        self, proof: str, *, method: str, uri: str, access_token: str | None = None
-    ) -> DPoPProof:
-        now = utcnow()
+    def _signed_content(self, proof: str) -> tuple[CompactJWS, str, dict[str, Any]]:
         try:
             jws = ref_parse(proof)
         except ValueError as exc:
@@ -133,28 +128,7 @@ class ReferenceVerifier(DPoPVerifier):
             claims = ref_claims(jws)
         except ValueError as exc:
             raise InvalidDPoPProof("DPoP proof payload is not a JSON object") from exc
-        # The claim checks did not change: the reference shares them (what it replaces is the
-        # parsing, JSON, signature and header caching around them).
-        issued_at = self._check_claims(claims, method=method, uri=uri, now=now)
-        if access_token is not None:
-            ath = claims.get("ath")
-            if not isinstance(ath, str) or not hmac.compare_digest(
-                ath, ref_access_token_hash(access_token)
-            ):
-                raise InvalidDPoPProof("ath does not match the access token")
-        nonce = self._check_nonce(claims.get("nonce"), now)
-        jti: str = claims["jti"]
-        if not await self._replay_cache.remember(f"dpop:{jkt}:{jti}", issued_at + self._max_age):
-            raise InvalidDPoPProof("DPoP proof jti was already used")
-        return DPoPProof(
-            jkt=jkt,
-            jwk=dict(header["jwk"]),
-            jti=jti,
-            htm=claims["htm"],
-            htu=claims["htu"],
-            issued_at=issued_at,
-            nonce=nonce,
-        )
+        return jws, jkt, claims
 
 
 # --- helpers ------------------------------------------------------------------------------
