@@ -8,9 +8,11 @@ up by truncation: builders make fresh tenants with unique names, so tests are in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ from litestar import Litestar
 from litestar.stores.memory import MemoryStore
 
 from puhui.app import create_app
+from puhui.clock import FrozenClock, set_clock, utcnow
 from puhui.config import Settings, load_settings
 from puhui.db.migrate import upgrade
 
@@ -29,6 +32,24 @@ REDIS_URL = os.environ.get("PUHUI_TEST_REDIS_URL")
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@contextlib.contextmanager
+def frozen_clock(at: datetime | None = None) -> Iterator[FrozenClock]:
+    """A FrozenClock installed for the block (at `at`, else now); the previous clock after."""
+    clock = FrozenClock(at or utcnow())
+    previous = set_clock(clock)
+    try:
+        yield clock
+    finally:
+        set_clock(previous)
+
+
+@pytest.fixture
+def frozen() -> Iterator[FrozenClock]:
+    """The clock frozen at the test's start; `frozen.advance(...)` moves it."""
+    with frozen_clock() as clock:
+        yield clock
 
 
 async def _pg_admin(base_url: str, *statements: str) -> None:

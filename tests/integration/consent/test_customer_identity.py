@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from litestar import Litestar
 from sqlalchemy import select, text
 from tests.consent_builders import create_customer, latest_code
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock
 from puhui.customers.models import CustomerUser
 from puhui.customers.repository import CustomerUserRepository
 from puhui.customers.service import (
@@ -25,14 +24,6 @@ from puhui.errors import LOCKED, AuthenticationRequired, ProblemError
 from puhui.notify import load_notifier
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(utcnow())
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
 
 
 async def test_phone_id_number_and_name_are_never_stored_in_clear(app: Litestar) -> None:

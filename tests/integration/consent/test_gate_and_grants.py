@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from tests.builders import create_tenant
 from tests.consent_builders import authorised_consent, create_customer, random_uscc, request_consent
 from tests.oauth_builders import create_client
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock
 from puhui.consent.enforce import CONSENT_INACTIVE
 from puhui.consent.gate import admit_pushed_request, consent_is_active
 from puhui.consent.grants import consent_grant_for
@@ -23,14 +22,6 @@ from puhui.errors import ProblemError
 from puhui.oauth.par import AuthorizationRequestError
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(utcnow())
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
 
 
 async def test_a_pushed_request_is_admitted_only_for_the_clients_own_awaiting_consent(

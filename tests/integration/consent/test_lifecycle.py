@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from tests.builders import create_tenant
 from tests.consent_builders import authorised_consent, create_customer, request_consent
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock
 from puhui.consent.jobs import expire_consents
 from puhui.consent.models import (
     Consent,
@@ -30,14 +29,6 @@ from puhui.jobs import JobContext, discover, run_job
 from puhui.webhooks.models import PartnerEvent
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(utcnow())
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
 
 
 async def _rows(

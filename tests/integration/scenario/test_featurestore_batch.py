@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ import pytest
 from litestar import Litestar
 from tests.lending_builders import new_uscc, store_features
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock, utcnow
 from puhui.lending.service import scenario_features, scenario_features_many
 from puhui.scenario.featurestore import (
     latest_features,
@@ -20,16 +19,6 @@ from puhui.scenario.featurestore import (
 from puhui.scenario.models import FeatureRow
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(utcnow())
-    previous = set_clock(clock)
-    try:
-        yield clock
-    finally:
-        set_clock(previous)
 
 
 def _row(uscc: str, name: str, kind: str, text: str | None, age: timedelta) -> FeatureRow:

@@ -16,10 +16,11 @@ from connectors.testing import SleepRecorder, set_faults
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.builders import create_tenant, member_client
+from tests.conftest import frozen_clock
 from tests.integration.scenario.conftest import control_headers
 from tests.scenario_builders import create_consent, create_instance, every_item
 
-from puhui.clock import FrozenClock, set_clock
+from puhui.clock import FrozenClock
 from puhui.consent.models import Consent, ConsentStatus
 from puhui.db.session import tenant_bypass
 from puhui.outbound import CircuitPolicy, CircuitState, RetryPolicy, UpstreamBreakers
@@ -37,10 +38,8 @@ P = persona(PersonaProfile.HEALTHY)
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with frozen_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as clock:
+        yield clock
 
 
 def _partner(tenant: Tenant) -> AuthSubject:

@@ -14,10 +14,11 @@ import httpx
 import pytest
 from litestar import Litestar
 from tests.builders import login, member_client
+from tests.conftest import frozen_clock
 from tests.consent_builders import create_customer, latest_code
 from tests.servicing_builders import USCC, CoreBankServer
 
-from puhui.clock import FrozenClock, set_clock
+from puhui.clock import FrozenClock
 from puhui.jobs import JobContext, run_job
 from puhui.tenancy.models import Member, Tenant, TenantKind
 
@@ -28,10 +29,8 @@ START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(START)
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with frozen_clock(START) as clock:
+        yield clock
 
 
 def loan_body(tenant: Tenant, customer_id: uuid.UUID, **overrides: object) -> dict[str, object]:

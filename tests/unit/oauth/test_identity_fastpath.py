@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, get_default_algorithms
+from tests.conftest import frozen_clock
 
-from puhui.clock import FrozenClock, set_clock
+from puhui.clock import FrozenClock
 from puhui.oauth import resource
 from puhui.oauth.dpop import (
     DPOP_TYP,
@@ -195,10 +196,8 @@ def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
 
 @pytest.fixture(autouse=True)
 def frozen() -> Iterator[FrozenClock]:
-    clock = FrozenClock(NOW)
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with frozen_clock(NOW) as clock:
+        yield clock
 
 
 def both(**kwargs: Any) -> tuple[DPoPVerifier, ReferenceVerifier]:
