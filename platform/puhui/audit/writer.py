@@ -67,7 +67,7 @@ from puhui.audit.chain import CHAINED_COLUMNS, ChainRecord, chain_record
 from puhui.audit.models import AuditDayHead, AuditRecord
 from puhui.clock import utcnow
 from puhui.db.base import UtcDateTime
-from puhui.security.auditchain import ChainEntry, canonical, genesis_hash, link_hash_of
+from puhui.security.auditchain import ChainCursor, ChainEntry, canonical, genesis_hash
 
 __all__ = ["PENDING_KEY", "AuditWriteFailed", "AuditWriter"]
 
@@ -252,7 +252,7 @@ class AuditWriter:
         day = now.date()
         heads = _EMBEDDED if conn.dialect.name == "sqlite" else _CORE
         # lock() serialises every writer before anything is read
-        chain = _Chain(day, heads.lock(conn, day, now))
+        chain = ChainCursor(day, heads.lock(conn, day, now))
         unsealed: list[dict[str, Any]] = []
         if sweep:
             result = conn.execute(
@@ -264,7 +264,7 @@ class AuditWriter:
             unsealed = [dict(r._mapping) for r in result]
         updates: list[dict[str, Any]] = []
         for row in unsealed:
-            seq, digest = chain.append(row)
+            seq, digest = _append(chain, row)
             updates.append({"b_id": row["id"], "b_seq": seq, "b_hash": digest})
         if updates:
             conn.execute(
@@ -281,39 +281,17 @@ class AuditWriter:
         return len(unsealed) == self._batch_size
 
 
-class _Chain:
-    """A day's chain while one flush extends it: the last seq and link hash so far (what
-    `seal` keeps in its ChainEntry, without building the record dicts)."""
-
-    __slots__ = ("date", "day", "hash", "seq")
-
-    def __init__(self, day: date, head: ChainEntry | None) -> None:
-        self.date = day
-        self.day = day.isoformat()
-        if head is None:
-            self.seq, self.hash = 0, genesis_hash(day)
-        else:
-            if head.record.get("day") != self.day:
-                raise ValueError("previous entry belongs to another day")
-            self.seq, self.hash = int(head.record["seq"]), head.hash
-
-    def append(self, row: Mapping[str, Any]) -> tuple[int, str]:
-        """Seal `row` as the next record: its seq and link hash (as `seal(prev, day, body)`)."""
-        seq = self.seq + 1
-        return seq, self.push(chain_record(row, self.day, seq))
-
-    def push(self, record: bytes) -> str:
-        """Link the next record, given as `canonical` bytes carrying seq `self.seq + 1`."""
-        self.seq += 1
-        self.hash = link_hash_of(self.hash, record)
-        return self.hash
+def _append(chain: ChainCursor, row: Mapping[str, Any]) -> tuple[int, str]:
+    """Seal `row` as the chain's next record: its seq and link hash (as `seal` would)."""
+    seq = chain.seq + 1
+    return seq, chain.push(chain_record(row, chain.day, seq))
 
 
-def _seal_generic(row: dict[str, Any], chain: _Chain, now: datetime) -> None:
+def _seal_generic(row: dict[str, Any], chain: ChainCursor, now: datetime) -> None:
     """Seal one row for insertion, setting its chain columns and defaults (any database)."""
     if "id" not in row:
         row["id"] = uuid.UUID(bytes=_time_ordered_id(os.urandom(10)))
-    seq, digest = chain.append(row)
+    seq, digest = _append(chain, row)
     row.update(day=chain.date, seq=seq, chain_hash=digest)
     row.setdefault("created_at", now)
     row.setdefault("updated_at", now)
@@ -365,7 +343,7 @@ class _HeadStatements:
         return _head_entry(conn, day, now, head)
 
     def insert_records(
-        self, conn: Connection, rows: list[dict[str, Any]], chain: _Chain, now: datetime
+        self, conn: Connection, rows: list[dict[str, Any]], chain: ChainCursor, now: datetime
     ) -> None:
         """Seal `rows` onto `chain`, in order, and insert them."""
         for row in rows:
@@ -401,7 +379,7 @@ class _EmbeddedHeadStatements(_HeadStatements):
         return _head_entry(conn, day, now, head)
 
     def insert_records(
-        self, conn: Connection, rows: list[dict[str, Any]], chain: _Chain, now: datetime
+        self, conn: Connection, rows: list[dict[str, Any]], chain: ChainCursor, now: datetime
     ) -> None:
         driver = _driver(conn)
         binder = _SqliteBinder(chain, now)
@@ -469,7 +447,7 @@ class _SqliteBinder:
 
     __slots__ = ("_chain", "_ids", "_ids_used", "_now", "_now_text", "_uuids")
 
-    def __init__(self, chain: _Chain, now: datetime) -> None:
+    def __init__(self, chain: ChainCursor, now: datetime) -> None:
         self._chain = chain
         self._now = now
         self._now_text = sqlite_datetime(now)

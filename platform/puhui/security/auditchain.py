@@ -17,6 +17,7 @@ from typing import Any, Final
 import msgspec
 
 __all__ = [
+    "ChainCursor",
     "ChainEntry",
     "ChainReport",
     "canonical",
@@ -70,18 +71,37 @@ class ChainReport:
     reason: str | None = None
 
 
+class ChainCursor:
+    """The end of one day's chain while records are appended to it: the last `seq` and link
+    hash (genesis before the first record). `seal` appends one record; the audit writer appends
+    a batch, its records already in canonical form."""
+
+    __slots__ = ("date", "day", "hash", "seq")
+
+    def __init__(self, day: date, prev: ChainEntry | None) -> None:
+        self.date = day
+        self.day = day.isoformat()
+        if prev is None:
+            self.seq, self.hash = 0, genesis_hash(day)
+        else:
+            if prev.record.get("day") != self.day:
+                raise ValueError("previous entry belongs to another day")
+            self.seq, self.hash = int(prev.record["seq"]), prev.hash
+
+    def push(self, record: bytes) -> str:
+        """Link the next record, given as `canonical` bytes carrying seq `self.seq + 1`."""
+        self.seq += 1
+        self.hash = link_hash_of(self.hash, record)
+        return self.hash
+
+
 def seal(prev: ChainEntry | None, day: date, body: Mapping[str, Any]) -> ChainEntry:
     """Append `body` to a day's chain: sets `day` and the next `seq`, returns the entry to store."""
     if "day" in body or "seq" in body:
         raise ValueError("`day` and `seq` are set by the chain, not the caller")
-    if prev is None:
-        seq, prev_hash = 1, genesis_hash(day)
-    else:
-        if prev.record.get("day") != day.isoformat():
-            raise ValueError("previous entry belongs to another day")
-        seq, prev_hash = int(prev.record["seq"]) + 1, prev.hash
-    record = {**body, "day": day.isoformat(), "seq": seq}
-    return ChainEntry(record, link_hash(prev_hash, record))
+    cursor = ChainCursor(day, prev)
+    record = {**body, "day": cursor.day, "seq": cursor.seq + 1}
+    return ChainEntry(record, cursor.push(canonical(record)))
 
 
 def verify_chain(

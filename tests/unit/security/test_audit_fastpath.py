@@ -25,7 +25,7 @@ from puhui.audit.chain import CHAINED_COLUMNS, ChainRecord, chain_body, chain_re
 from puhui.audit.models import AuditRecord
 from puhui.audit.verify import verify_days
 from puhui.db.migrate import upgrade
-from puhui.security.auditchain import canonical, genesis_hash, link_hash, seal
+from puhui.security.auditchain import ChainCursor, canonical, genesis_hash, link_hash, seal
 
 DAY = date(2026, 3, 14)
 FULL: dict[str, Any] = {
@@ -103,18 +103,18 @@ def test_chain_record_gives_the_pinned_bytes() -> None:
 
 
 def test_writer_chain_gives_the_pinned_hashes() -> None:
-    chain = audit_writer._Chain(DAY, None)
-    assert chain.append(FULL) == (1, FULL_HASH)
-    assert chain.append(SPARSE) == (2, SPARSE_HASH)
-    resumed = audit_writer._Chain(DAY, seal(None, DAY, chain_body(FULL)))
-    assert resumed.append(SPARSE) == (2, SPARSE_HASH)
+    chain = ChainCursor(DAY, None)
+    assert audit_writer._append(chain, FULL) == (1, FULL_HASH)
+    assert audit_writer._append(chain, SPARSE) == (2, SPARSE_HASH)
+    resumed = ChainCursor(DAY, seal(None, DAY, chain_body(FULL)))
+    assert audit_writer._append(resumed, SPARSE) == (2, SPARSE_HASH)
 
 
 def test_usual_row_binds_the_pinned_hash() -> None:
     row = {k: v for k, v in FULL.items() if k in CHAINED_COLUMNS}
     row["details"] = dict(row["details"])
     params: list[Any] = []
-    binder = audit_writer._SqliteBinder(audit_writer._Chain(DAY, None), NOW)
+    binder = audit_writer._SqliteBinder(ChainCursor(DAY, None), NOW)
     binder.bind(row, params)
     assert "day" not in row  # the short road was taken (the generic one sets the chain columns)
     assert params[_column("chain_hash")] == FULL_HASH
@@ -206,7 +206,7 @@ def _column(name: str) -> int:
 
 def _outcome(bind_all: Any, head: Any) -> tuple[Any, ...]:
     """Bind a batch on a fresh chain: the parameters and chain state, or the error raised."""
-    chain = audit_writer._Chain(DAY, head)
+    chain = ChainCursor(DAY, head)
     binder = audit_writer._SqliteBinder(chain, NOW)
     params: list[Any] = []
     try:
@@ -269,13 +269,13 @@ def test_which_rows_take_the_short_road(
     monkeypatch.setattr(
         audit_writer._SqliteBinder, "_bind_generic", lambda _self, r, _p: generic.append(r)
     )
-    binder = audit_writer._SqliteBinder(audit_writer._Chain(DAY, None), NOW)
+    binder = audit_writer._SqliteBinder(ChainCursor(DAY, None), NOW)
     binder.bind(dict(row), [])
     assert (not generic) is short
 
 
 def test_drawn_ids_are_distinct_time_ordered_uuids() -> None:
-    binder = audit_writer._SqliteBinder(audit_writer._Chain(DAY, None), NOW)
+    binder = audit_writer._SqliteBinder(ChainCursor(DAY, None), NOW)
     before_ms = time.time_ns() // 1_000_000
     drawn = [binder._new_id() for _ in range(200)]  # crosses the 64-id draw boundary
     after_ms = time.time_ns() // 1_000_000
