@@ -7,7 +7,6 @@ key (`cnf.jkt`) and every request carries a fresh, single-use proof signed by th
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import hmac
@@ -26,6 +25,7 @@ from puhui.oauth.keys import (
     InvalidJWK,
     PublicKey,
     PublicKeyCache,
+    b64url,
 )
 from puhui.oauth.stores import ReplayCache
 
@@ -55,7 +55,6 @@ _NONCE_MAC_BYTES: Final = 16
 _DEFAULT_PORTS: Final[Mapping[str, int]] = {"http": 80, "https": 443}
 _PERCENT_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
 class DPoPError(Exception):
@@ -90,18 +89,13 @@ class DPoPBindingMismatch(DPoPError):
     error = "invalid_token"
 
 
-def _b64url(data: bytes) -> str:
-    # base64.urlsafe_b64encode without its Python wrapper (once per request, for `ath`)
-    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
-
-
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def access_token_hash(access_token: str) -> str:
     """The `ath` claim: base64url of SHA-256 over the access token's ASCII (RFC 9449 4.2)."""
-    return _b64url(hashlib.sha256(access_token.encode()).digest())  # ASCII in, so UTF-8 is same
+    return b64url(hashlib.sha256(access_token.encode()).digest())  # ASCII in, so UTF-8 is same
 
 
 def _normalize_escape(match: re.Match[str]) -> str:
@@ -178,7 +172,7 @@ class DPoPNonces:
     def current(self, now: datetime | None = None) -> str:
         """The nonce to send in the `DPoP-Nonce` header now."""
         slot_bytes = self._slot(now or utcnow()).to_bytes(_NONCE_SLOT_BYTES, "big")
-        return _b64url(slot_bytes + self._mac(self._secrets[0], slot_bytes))
+        return b64url(slot_bytes + self._mac(self._secrets[0], slot_bytes))
 
     def is_valid(self, nonce: str, now: datetime | None = None) -> bool:
         """Whether `nonce` was issued by us in the current or the previous slot."""

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from puhui.clock import utcnow
-from puhui.oauth.keys import SIGNING_ALGORITHMS, KeysetSource, PublicKey, SigningKey
+from puhui.oauth.keys import SIGNING_ALGORITHMS, KeysetSource, PublicKey, SigningKey, b64url
 
 __all__ = [
     "ACCESS_TOKEN_TYP",
@@ -68,7 +68,6 @@ _ALGORITHMS: Final[Mapping[str, Algorithm]] = {
 }
 _ES256: Final = ec.ECDSA(hashes.SHA256())  # stateless, so one instance serves every call
 _FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
-_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _PADDING: Final = (b"", b"", b"==", b"=")  # by length % 4; a remainder of 1 is refused first
 _JSON: Final = msgspec.json.Decoder()
 # json.loads and msgspec hit the recursion limit at slightly different depths; a payload that
@@ -116,7 +115,7 @@ def _segment(segment: bytes) -> bytes:
         raise ValueError("segment is not base64url")
     # What base64.urlsafe_b64decode/encode do, minus their Python wrappers (every request).
     decoded = binascii.a2b_base64(segment.translate(_FROM_URLSAFE) + _PADDING[rest])
-    if binascii.b2a_base64(decoded, newline=False).translate(_TO_URLSAFE).rstrip(b"=") != segment:
+    if b64url(decoded) != segment.decode("ascii"):  # ASCII: checked above
         raise ValueError("segment is not canonical base64url")
     return decoded
 

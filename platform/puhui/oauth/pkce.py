@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 from typing import Final
+
+from puhui.oauth.keys import b64url
 
 __all__ = [
     "CODE_CHALLENGE_METHOD",
@@ -34,7 +35,7 @@ class PKCEError(ValueError):
 def code_challenge_for(verifier: str) -> str:
     """The S256 challenge of `verifier`: base64url(SHA-256(ASCII(verifier))) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(digest)
 
 
 def validate_code_challenge(challenge: str | None, method: str | None) -> str:
