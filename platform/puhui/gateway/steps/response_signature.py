@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from puhui.clock import utcnow
 from puhui.oauth.keys import KeyRing, Keyset
@@ -46,7 +42,6 @@ _WITH_TYPE: Final = ("@status", "content-digest", "content-type")
 _WITHOUT_TYPE: Final = ("@status", "content-digest")
 _MAX_SF_INTEGER: Final = 999_999_999_999_999
 _MAX_LAYOUTS: Final = 64  # request labels are chosen by clients: keep the layout cache bounded
-_ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +51,6 @@ class _Signer:
     keyset: Keyset  # held so the identity check in `_signer` cannot match a recycled object
     key: SignatureKey
     keyid_param: str
-    sign: Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,24 +82,9 @@ def _signer(keys: KeyRing) -> _Signer:
     if key.keyid:
         # The same serialisation the generic signer applies to its `keyid` parameter.
         keyid_param = serialize_item(Item(True, {"keyid": key.keyid}))[len("?1") :]
-    cached = _Signer(keyset, key, keyid_param, _signing_function(key))
+    cached = _Signer(keyset, key, keyid_param)
     _current = cached
     return cached
-
-
-def _signing_function(key: SignatureKey) -> Callable[[bytes], bytes]:
-    """`key.sign`; for P-256 the same raw r||s signature (RFC 9421 3.3.4) without building the
-    ECDSA parameters and re-checking the key type on every call."""
-    material = key.material
-    if key.alg != "ecdsa-p256-sha256" or not isinstance(material, ec.EllipticCurvePrivateKey):
-        return key.sign
-    sign_der = material.sign
-
-    def sign(base: bytes) -> bytes:
-        r, s = decode_dss_signature(sign_der(base, _ECDSA_SHA256))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    return sign
 
 
 def _layout(request_label: str, with_type: bool) -> _Layout:
@@ -191,7 +170,7 @@ def _fast_headers(
             params,
         )
     ).encode("utf-8")
-    signature = signer.sign(base)
+    signature = signer.key.sign(base)
     return {
         "content-digest": digest,
         "signature-input": f"{_LABEL}={params}",
