@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,7 +37,6 @@ __all__ = [
     "audit_failure",
     "header_value",
     "raw_headers",
-    "replace_headers",
 ]
 
 
@@ -183,10 +181,6 @@ class ResponseSteps:
         """The handler's headers less those replaced, the defaults it did not set, then the
         replacements (in that order), built in one pass."""
         raw = raw_headers(start)
-        defaults = self._defaults
-        if not defaults:
-            replace_headers(raw, replace)
-            return
         present: set[bytes] = set()
         final: list[tuple[bytes, bytes]] = []
         for pair in raw:
@@ -194,11 +188,11 @@ class ResponseSteps:
             present.add(name)
             if name not in replace:
                 final.append(pair)
-        for pair in defaults:  # (names compared as `replace_headers` after an append would)
+        for pair in self._defaults:  # a default the replacements also name is theirs
             if pair[0] not in present and pair[0].lower() not in replace:
                 final.append(pair)
         final.extend(replace.items())
-        raw[:] = final  # in place, as `replace_headers` does
+        raw[:] = final  # in place: the start message holds this list
 
     async def _audit(self, status: int) -> None:
         spec = self._call.spec
@@ -232,15 +226,6 @@ def header_value(raw: list[tuple[bytes, bytes]], name: bytes) -> str:
         if key.lower() == name:
             return value.decode("latin-1")
     return ""
-
-
-def replace_headers(raw: list[tuple[bytes, bytes]], values: Mapping[bytes, bytes]) -> None:
-    """Replace every header named in `values` (lower-case names) with one holding its value,
-    in one pass over the list."""
-    if not values:
-        return
-    raw[:] = [pair for pair in raw if pair[0].lower() not in values]
-    raw.extend(values.items())
 
 
 def _audit_unavailable(
