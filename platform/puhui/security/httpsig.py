@@ -833,9 +833,7 @@ def _verify(
             inputs: dict[str, Member] = {fast_input[0]: fast_input[1]}
         else:
             inputs = _parse_generic(raw_input)
-        signatures = _fast_byte_sequence(raw_signature)
-        if signatures is None:
-            signatures = _parse_generic(raw_signature)
+        signatures = parse_dictionary(raw_signature)
     except StructuredFieldError as exc:
         raise SignatureInvalid("malformed signature header") from exc
 
