@@ -136,59 +136,33 @@ def _decide(
     day_used: int,
     month_used: int,
 ) -> Decision:
-    """Turn post-check state into a Decision; shared by the memory and Redis limiters."""
-    # (name, remaining, reset, retry_after if this limit refuses the call else 0)
-    limits = [
-        (
-            "burst",
-            int(tokens),
-            math.ceil((plan.burst - tokens) / plan.per_second),
-            0 if tokens >= cost else max(1, math.ceil((cost - tokens) / plan.per_second)),
-        )
-    ]
+    """Turn post-check state into a Decision; shared by the memory and Redis limiters.
+
+    The limit reported is the one with the fewest calls left, then the soonest reset, the
+    earlier one (burst, daily, monthly) on a tie; a refusal's Retry-After is the longest wait
+    that any refusing limit imposes. One pass: this runs on every client call."""
+    name, remaining = "burst", int(tokens)
+    reset = math.ceil((plan.burst - tokens) / plan.per_second)
+    retry_after = 0 if tokens >= cost else max(1, math.ceil((cost - tokens) / plan.per_second))
     if plan.daily_quota is not None:
         left = plan.daily_quota - day_used
-        retry = 0 if left >= cost else windows.day_reset
-        limits.append(("daily", max(0, left), windows.day_reset, retry))
+        if left < cost:
+            retry_after = max(retry_after, windows.day_reset)
+        left = max(0, left)
+        if left < remaining or (left == remaining and windows.day_reset < reset):
+            name, remaining, reset = "daily", left, windows.day_reset
     if plan.monthly_quota is not None:
         left = plan.monthly_quota - month_used
-        retry = 0 if left >= cost else windows.month_reset
-        limits.append(("monthly", max(0, left), windows.month_reset, retry))
-    name, remaining, reset, _ = min(limits, key=lambda limit: (limit[1], limit[2]))
-    retry_after = 0 if allowed else max(limit[3] for limit in limits)
+        if left < cost:
+            retry_after = max(retry_after, windows.month_reset)
+        left = max(0, left)
+        if left < remaining or (left == remaining and windows.month_reset < reset):
+            name, remaining, reset = "monthly", left, windows.month_reset
     return Decision(
         allowed=allowed,
         remaining=remaining,
         reset_seconds=reset,
-        retry_after=retry_after,
-        policy_header=plan.policy_header,
-        ratelimit_header=f'"{name}";r={remaining};t={reset}',
-    )
-
-
-def _admitted(
-    plan: RatePlan, windows: _Windows, tokens: float, day_used: int, month_used: int
-) -> Decision:
-    """`_decide(..., allowed=True)` without its lists and lambdas: the limit with the fewest
-    calls left, then the soonest reset, the earlier one on a tie (as `min` picks)."""
-    name, remaining, reset = (
-        "burst",
-        int(tokens),
-        math.ceil((plan.burst - tokens) / plan.per_second),
-    )
-    if plan.daily_quota is not None:
-        left = max(0, plan.daily_quota - day_used)
-        if left < remaining or (left == remaining and windows.day_reset < reset):
-            name, remaining, reset = "daily", left, windows.day_reset
-    if plan.monthly_quota is not None:
-        left = max(0, plan.monthly_quota - month_used)
-        if left < remaining or (left == remaining and windows.month_reset < reset):
-            name, remaining, reset = "monthly", left, windows.month_reset
-    return Decision(
-        allowed=True,
-        remaining=remaining,
-        reset_seconds=reset,
-        retry_after=0,
+        retry_after=0 if allowed else retry_after,
         policy_header=plan.policy_header,
         ratelimit_header=f'"{name}";r={remaining};t={reset}',
     )
@@ -292,7 +266,15 @@ class MemoryRateLimiter:
         if tightest is None:
             raise ValueError("no limits to check")
         plan, tokens, day_used, month_used = tightest
-        return _admitted(plan, windows, tokens, day_used, month_used)
+        return _decide(
+            plan,
+            windows,
+            allowed=True,
+            tokens=tokens,
+            cost=cost,
+            day_used=day_used,
+            month_used=month_used,
+        )
 
 
 # One script, one round trip: bucket refill + quota checks + consumption happen atomically,

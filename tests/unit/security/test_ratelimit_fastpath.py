@@ -1,15 +1,17 @@
 """Rate limit + quota fast paths (gateway step 8) decide and charge exactly as the generic code.
 
-`MemoryRateLimiter.check_all` inlines the per-key charge and builds one `Decision`; it is
-compared with `check_now` per key (the generic path) folded by `_tightest`, state included, on
-generated call sequences: several plans, repeated keys, invalid costs, the clock going forwards
-across day and month ends and backwards. `quota.admit` formats its keys once per caller and API;
-it must charge the same keys as before.
+`MemoryRateLimiter.check_all` builds one `Decision` for the tightest limit; it is compared with
+`check_now` per key (the generic path) folded by `_tightest`, state included, on generated call
+sequences: several plans, repeated keys, invalid costs, the clock going forwards across day and
+month ends and backwards. `_decide` picks its limit in one pass; it is compared with the
+list-and-`min` version it replaced. `quota.admit` formats its keys once per caller and API; it
+must charge the same keys as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -26,7 +28,6 @@ from puhui.security.ratelimit import (
     Decision,
     MemoryRateLimiter,
     RatePlan,
-    _admitted,
     _decide,
     _tightest,
     _windows,
@@ -40,6 +41,45 @@ PLANS = [
     RatePlan("none-left", burst=2, per_second=1.0, daily_quota=0, monthly_quota=5),
     RatePlan("tie", burst=6, per_second=6.0, daily_quota=6, monthly_quota=6),
 ]
+
+
+def reference_decide(
+    plan: RatePlan,
+    windows: Any,
+    *,
+    allowed: bool,
+    tokens: float,
+    cost: int,
+    day_used: int,
+    month_used: int,
+) -> Decision:
+    """`_decide` as it was: every limit listed, the tightest picked by `min`."""
+    limits = [
+        (
+            "burst",
+            int(tokens),
+            math.ceil((plan.burst - tokens) / plan.per_second),
+            0 if tokens >= cost else max(1, math.ceil((cost - tokens) / plan.per_second)),
+        )
+    ]
+    if plan.daily_quota is not None:
+        left = plan.daily_quota - day_used
+        retry = 0 if left >= cost else windows.day_reset
+        limits.append(("daily", max(0, left), windows.day_reset, retry))
+    if plan.monthly_quota is not None:
+        left = plan.monthly_quota - month_used
+        retry = 0 if left >= cost else windows.month_reset
+        limits.append(("monthly", max(0, left), windows.month_reset, retry))
+    name, remaining, reset, _ = min(limits, key=lambda limit: (limit[1], limit[2]))
+    retry_after = 0 if allowed else max(limit[3] for limit in limits)
+    return Decision(
+        allowed=allowed,
+        remaining=remaining,
+        reset_seconds=reset,
+        retry_after=retry_after,
+        policy_header=plan.policy_header,
+        ratelimit_header=f'"{name}";r={remaining};t={reset}',
+    )  # fmt: skip
 
 
 def _generic(limiter: MemoryRateLimiter, checks: list[tuple[str, RatePlan]], cost: int) -> Any:
@@ -119,40 +159,39 @@ def test_check_all_equals_check_now_then_tightest(
     tokens=st.floats(min_value=0, max_value=9, allow_nan=False),
     day_used=st.integers(min_value=0, max_value=40),
     month_used=st.integers(min_value=0, max_value=40),
+    cost=st.integers(min_value=1, max_value=3),
+    allowed=st.booleans(),
 )
 @settings(max_examples=500, deadline=None)
-def test_admitted_equals_decide(
-    plan: RatePlan, now: float, tokens: float, day_used: int, month_used: int
+def test_decide_equals_the_reference(
+    plan: RatePlan,
+    now: float,
+    tokens: float,
+    day_used: int,
+    month_used: int,
+    cost: int,
+    allowed: bool,
 ) -> None:
     windows = _windows(now)
-    tokens = min(tokens, float(plan.burst))
-    expected = _decide(
-        plan,
-        windows,
-        allowed=True,
-        tokens=tokens,
-        cost=1,
-        day_used=day_used,
-        month_used=month_used,
-    )
-    assert _admitted(plan, windows, tokens, day_used, month_used) == expected
+    state = {
+        "tokens": min(tokens, float(plan.burst)),
+        "cost": cost,
+        "day_used": day_used,
+        "month_used": month_used,
+    }
+    expected = reference_decide(plan, windows, allowed=allowed, **state)
+    assert _decide(plan, windows, allowed=allowed, **state) == expected
 
 
-def test_admitted_breaks_ties_like_min() -> None:
+def test_decide_breaks_ties_like_min() -> None:
     """Equal calls left: the sooner reset wins; equal again: the earlier limit (burst first)."""
     plan = RatePlan("tie", burst=6, per_second=6.0, daily_quota=6, monthly_quota=6)
     windows = _windows(datetime(2026, 3, 31, 15, 59, 59, tzinfo=UTC).timestamp())
     for tokens, day_used, month_used in [(0.0, 6, 6), (3.0, 3, 3), (6.0, 0, 0), (1.0, 5, 6)]:
-        expected = _decide(
-            plan,
-            windows,
-            allowed=True,
-            tokens=tokens,
-            cost=1,
-            day_used=day_used,
-            month_used=month_used,
-        )
-        assert _admitted(plan, windows, tokens, day_used, month_used) == expected
+        for allowed in (True, False):
+            state = {"tokens": tokens, "cost": 1, "day_used": day_used, "month_used": month_used}
+            expected = reference_decide(plan, windows, allowed=allowed, **state)
+            assert _decide(plan, windows, allowed=allowed, **state) == expected
 
 
 def _spec(api_id: str) -> Any:
