@@ -35,7 +35,7 @@ def anyio_backend() -> str:
 
 
 @contextlib.contextmanager
-def frozen_clock(at: datetime | None = None) -> Iterator[FrozenClock]:
+def freeze_clock(at: datetime | None = None) -> Iterator[FrozenClock]:
     """A FrozenClock installed for the block (at `at`, else now); the previous clock after."""
     clock = FrozenClock(at or utcnow())
     previous = set_clock(clock)
@@ -48,7 +48,7 @@ def frozen_clock(at: datetime | None = None) -> Iterator[FrozenClock]:
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
     """The clock frozen at the test's start; `frozen.advance(...)` moves it."""
-    with frozen_clock() as clock:
+    with freeze_clock() as clock:
         yield clock
 
 

@@ -16,7 +16,7 @@ from connectors.testing import SleepRecorder, set_faults
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 from tests.builders import create_tenant, member_client
-from tests.conftest import frozen_clock
+from tests.conftest import freeze_clock
 from tests.integration.scenario.conftest import control_headers
 from tests.scenario_builders import create_consent, create_instance, every_item
 
@@ -38,7 +38,7 @@ P = persona(PersonaProfile.HEALTHY)
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    with frozen_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as clock:
+    with freeze_clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as clock:
         yield clock
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from litestar import Litestar
 from sqlalchemy import delete, select, text, update
 from tests.builders import member_client
-from tests.conftest import fresh_database_url, make_settings
+from tests.conftest import freeze_clock, fresh_database_url, make_settings
 
 from puhui.app import create_app
 from puhui.audit import record_event
@@ -50,12 +50,9 @@ def chain_settings(
 @pytest.fixture
 def chain_day() -> Iterator[date]:
     """Each test writes (and breaks) a day of its own: the clock stands on a fresh day."""
-    clock = FrozenClock(datetime(2030, 1, 1, 9, tzinfo=UTC) + timedelta(days=next(_days) * 3))
-    previous = set_clock(clock)
-    try:
+    start = datetime(2030, 1, 1, 9, tzinfo=UTC) + timedelta(days=next(_days) * 3)
+    with freeze_clock(start) as clock:
         yield clock.now().date()
-    finally:
-        set_clock(previous)
 
 
 @pytest.fixture

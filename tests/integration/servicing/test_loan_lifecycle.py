@@ -14,7 +14,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from tests.builders import login, member_client
-from tests.conftest import frozen_clock
+from tests.conftest import freeze_clock
 from tests.consent_builders import create_customer, latest_code
 from tests.servicing_builders import USCC, CoreBankServer
 
@@ -29,7 +29,7 @@ START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    with frozen_clock(START) as clock:
+    with freeze_clock(START) as clock:
         yield clock
 
 

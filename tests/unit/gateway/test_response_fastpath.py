@@ -8,7 +8,6 @@ import asyncio
 import base64
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -17,9 +16,9 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import freeze_clock
 
 from puhui.audit.writer import AuditWriteFailed
-from puhui.clock import FrozenClock, set_clock
 from puhui.errors import InvalidRequest, ProblemError
 from puhui.gateway.catalogue import ApiSpec
 from puhui.gateway.client_profiles import ClientProfile
@@ -77,15 +76,6 @@ ED_RING = _ring("EdDSA")  # Ed25519 signatures are deterministic: whole headers 
 EC_RING = _ring("ES256")
 
 
-@contextmanager
-def _frozen() -> Iterator[None]:
-    previous = set_clock(FrozenClock(NOW))
-    try:
-        yield
-    finally:
-        set_clock(previous)
-
-
 def _verified(label: str, signature: bytes) -> VerifiedSignature:
     return VerifiedSignature(
         label=label,
@@ -123,7 +113,7 @@ def _both(
     request: HttpRequest,
     verified: VerifiedSignature,
 ) -> tuple[tuple[str, Any], tuple[str, Any]]:
-    with _frozen():
+    with freeze_clock(NOW):
         fast = _outcome(
             lambda: rs.sign_response(
                 ring,  # type: ignore[arg-type]
@@ -244,7 +234,7 @@ class TestResponseSignatureFastPath:
         request = _request({"signature": _canonical("sig1", signature)})
         verified = _verified("sig1", signature)
         digest = rs._sha256_digest(b'{"a":1}')
-        with _frozen():
+        with freeze_clock(NOW):
             fast = rs._fast_headers(
                 rs._signer(EC_RING),  # type: ignore[arg-type]
                 200,
@@ -265,7 +255,7 @@ class TestResponseSignatureFastPath:
         signature = b"\x09" * 64
         request = _request({"signature": _canonical("sig1", signature)})
         body = b'{"accepted":true}'
-        with _frozen():
+        with freeze_clock(NOW):
             headers = rs.sign_response(
                 EC_RING,  # type: ignore[arg-type]
                 200,
@@ -451,7 +441,7 @@ class TestHeaderAssembly:
             "audit_fails": audit_fails,
             "as_lists": as_lists,
         }
-        with _frozen():
+        with freeze_clock(NOW):
             old = asyncio.run(_drive(new=False, **kwargs))
             new = asyncio.run(_drive(new=True, **kwargs))
         assert new == old
@@ -502,7 +492,7 @@ class TestMaskingStillApplies:
             audience="client",
             fields=MASKED.fields,
         )
-        with _frozen():
+        with freeze_clock(NOW):
             start, body = asyncio.run(self._body(spec))
         assert msgspec.json.decode(body)["phone"] == "138****5678"
         verify_content_digest(header_value(start["headers"], b"content-digest"), body)

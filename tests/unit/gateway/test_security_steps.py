@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
+from tests.conftest import freeze_clock
 
-from puhui.clock import FrozenClock, set_clock
+from puhui.clock import FrozenClock
 from puhui.errors import ProblemError
 from puhui.gateway.catalogue import ApiSpec
 from puhui.gateway.steps.masking import REVEAL_SCOPE, mask_response, reveals
@@ -39,10 +40,8 @@ BODY = msgspec.json.encode(
 
 @pytest.fixture
 def clock() -> Iterator[FrozenClock]:
-    frozen = FrozenClock(datetime(2026, 5, 1, 2, tzinfo=UTC))
-    previous = set_clock(frozen)
-    yield frozen
-    set_clock(previous)
+    with freeze_clock(datetime(2026, 5, 1, 2, tzinfo=UTC)) as frozen:
+        yield frozen
 
 
 def _client(*, scopes: frozenset[str] = frozenset(), consent: bool = False) -> AuthSubject:

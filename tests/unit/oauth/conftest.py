@@ -12,8 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from tests.conftest import freeze_clock
 
-from puhui.clock import FrozenClock, set_clock, utcnow
+from puhui.clock import FrozenClock, utcnow
 from puhui.oauth.keys import Keyset, load_or_create
 
 ISSUER = "https://open.puhui-bank.example"
@@ -22,10 +23,8 @@ RESOURCE = "https://api.puhui-bank.example"
 
 @pytest.fixture
 def frozen_clock() -> Iterator[FrozenClock]:
-    clock = FrozenClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
-    previous = set_clock(clock)
-    yield clock
-    set_clock(previous)
+    with freeze_clock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC)) as clock:
+        yield clock
 
 
 @pytest.fixture

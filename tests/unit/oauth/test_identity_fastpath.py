@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, get_default_algorithms
-from tests.conftest import frozen_clock
+from tests.conftest import freeze_clock
 
 from puhui.clock import FrozenClock
 from puhui.oauth import resource
@@ -196,7 +196,7 @@ def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
 
 @pytest.fixture(autouse=True)
 def frozen() -> Iterator[FrozenClock]:
-    with frozen_clock(NOW) as clock:
+    with freeze_clock(NOW) as clock:
         yield clock
 
 

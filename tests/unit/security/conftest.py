@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from tests.conftest import freeze_clock
 
-from puhui.clock import FrozenClock, set_clock
+from puhui.clock import FrozenClock
 
 # 2026-03-14 10:00:00 UTC = 18:00 China Standard Time
 FROZEN_AT = datetime(2026, 3, 14, 10, 0, 0, tzinfo=UTC)
@@ -16,12 +17,8 @@ FROZEN_AT = datetime(2026, 3, 14, 10, 0, 0, tzinfo=UTC)
 
 @pytest.fixture
 def frozen_clock() -> Iterator[FrozenClock]:
-    clock = FrozenClock(FROZEN_AT)
-    previous = set_clock(clock)
-    try:
+    with freeze_clock(FROZEN_AT) as clock:
         yield clock
-    finally:
-        set_clock(previous)
 
 
 @pytest.fixture
