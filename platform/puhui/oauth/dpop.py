@@ -304,7 +304,14 @@ class DPoPVerifier:
         if cached is not None:
             self._headers.move_to_end(segment)
             return cached
-        header = jws.header
+        alg, jkt, key = self._header_key(jws.header)
+        checked = self._headers[segment] = (jkt, signature_check(alg, key))
+        if len(self._headers) > self._headers_max:
+            self._headers.popitem(last=False)
+        return checked
+
+    def _header_key(self, header: Mapping[str, Any]) -> tuple[str, str, PublicKey]:
+        """The RFC 9449 4.3 header checks; the pinned alg, the key's thumbprint and the key."""
         if not isinstance(header.get("typ"), str) or header["typ"].lower() != DPOP_TYP:
             raise InvalidDPoPProof("typ must be dpop+jwt")
         if "crit" in header:
@@ -316,10 +323,7 @@ class DPoPVerifier:
         if not isinstance(jwk, dict):
             raise InvalidDPoPProof("jwk header is missing")
         jkt, key = self._public_key(jwk, alg)
-        checked = self._headers[segment] = (jkt, signature_check(alg, key))
-        if len(self._headers) > self._headers_max:
-            self._headers.popitem(last=False)
-        return checked
+        return alg, jkt, key
 
     def _check_claims(
         self, claims: Mapping[str, Any], *, method: str, uri: str, now: datetime

@@ -31,7 +31,6 @@ from tests.conftest import freeze_clock
 from puhui.clock import FrozenClock
 from puhui.oauth import resource
 from puhui.oauth.dpop import (
-    DPOP_TYP,
     DPoPError,
     DPoPVerifier,
     InvalidDPoPProof,
@@ -104,25 +103,14 @@ def ref_access_token_hash(access_token: str) -> str:
 
 class ReferenceVerifier(DPoPVerifier):
     """`DPoPVerifier` with its signed content read as it was: PyJWT signatures, json.loads, no
-    header cache. The request-binding checks after it did not change and are shared."""
+    header cache. The header and request-binding checks did not change and are shared."""
 
     def _signed_content(self, proof: str) -> tuple[CompactJWS, str, dict[str, Any]]:
         try:
             jws = ref_parse(proof)
         except ValueError as exc:
             raise InvalidDPoPProof("DPoP proof is not a well-formed JWT") from exc
-        header = jws.header
-        if not isinstance(header.get("typ"), str) or header["typ"].lower() != DPOP_TYP:
-            raise InvalidDPoPProof("typ must be dpop+jwt")
-        if "crit" in header:
-            raise InvalidDPoPProof("critical header extensions are not supported")
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self._algorithms:
-            raise InvalidDPoPProof(f"algorithm {alg!r} is not allowed")
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict):
-            raise InvalidDPoPProof("jwk header is missing")
-        jkt, key = self._public_key(jwk, alg)
+        alg, jkt, key = self._header_key(jws.header)  # unchanged checks, no cache
         if not ref_verify_signature(jws, alg, key):
             raise InvalidDPoPProof("DPoP proof signature is invalid")
         try:
