@@ -7,6 +7,9 @@ scorecard is trained once into ``<var_dir>/models/sandbox`` on synthetic borrowe
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -160,8 +163,28 @@ async def ensure_model(session: AsyncSession, directory: Path, *, rows: int) -> 
     """Train the sandbox scorecard once into `directory`, register it, make it active."""
     model_file = directory / "model.json"
     if not model_file.exists():
-        train_sandbox_model(directory, n=rows)
+        _train_once(directory, model_file, rows)
     await ModelRegistry(session).register(model_file.read_bytes(), activate=True)
+
+
+def _train_once(directory: Path, model_file: Path, rows: int) -> None:
+    """Train in a scratch directory, then publish the model with a hard link, which fails if a
+    model is already there: when two processes seed at once, the first model stands and every
+    seed registers that one (a model carries its training time, so two trainings differ), and
+    nobody reads a half-written file. The winner's metrics and report go beside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".training-", dir=directory))
+    try:
+        files = train_sandbox_model(scratch, n=rows)
+        try:
+            os.link(files.model, model_file)
+        except FileExistsError:
+            return  # another process published first
+        for trained in scratch.iterdir():
+            if trained != files.model:
+                os.replace(trained, directory / trained.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def seed_lending(settings: Settings, db: SessionFactory) -> None:
